@@ -1,0 +1,417 @@
+"""The only module that writes to the database.
+
+Every write is one transaction: a delivery is stored whole or not at all, an area import
+replaces the layer whole or not at all, a review changes one delivery and logs who and when.
+Values are always bound parameters or COPY rows; identifiers are never composed from input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+import shapely
+
+from .catalogue import IndicatorCatalogue
+from .errors import ConflictError, InputError, NotFoundError
+
+# Status changes a reviewer or owner may make, and the statuses they start from.
+TRANSITIONS = {
+    "approve": ({"pending"}, "approved"),
+    "reject": ({"pending"}, "rejected"),
+    "withdraw": ({"pending", "approved"}, "withdrawn"),
+}
+
+
+# -- catalogue and actors ----------------------------------------------------------------------
+
+
+def sync_catalogue(conn: psycopg.Connection, catalogue: IndicatorCatalogue) -> int:
+    """Insert or update actor kinds and indicators from the catalogue; return indicator count.
+
+    Indicators are never deleted: stored observations may refer to them.
+    """
+    with conn.transaction():
+        for kind in catalogue.actor_kinds.values():
+            conn.execute(
+                "INSERT INTO lagesbild.actor_kind (id, name_sv, name_en) VALUES (%s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET name_sv = EXCLUDED.name_sv,"
+                " name_en = EXCLUDED.name_en",
+                (kind.id, kind.name_sv, kind.name_en),
+            )
+        for ind in catalogue.indicators.values():
+            conn.execute(
+                "INSERT INTO lagesbild.indicator (id, name_sv, name_en, unit, owner_kind, measure,"
+                " est_category, strategic, catalogue_version)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET name_sv = EXCLUDED.name_sv,"
+                " name_en = EXCLUDED.name_en, unit = EXCLUDED.unit,"
+                " owner_kind = EXCLUDED.owner_kind, measure = EXCLUDED.measure,"
+                " est_category = EXCLUDED.est_category, strategic = EXCLUDED.strategic,"
+                " catalogue_version = EXCLUDED.catalogue_version",
+                (
+                    ind.id,
+                    ind.name_sv,
+                    ind.name_en,
+                    ind.unit,
+                    ind.owner_kind,
+                    ind.measure,
+                    ind.est_category,
+                    ind.strategic,
+                    catalogue.version,
+                ),
+            )
+    return len(catalogue.indicators)
+
+
+def upsert_actor(conn: psycopg.Connection, actor_id: str, kind: str, name: str) -> None:
+    with conn.transaction():
+        try:
+            conn.execute(
+                "INSERT INTO lagesbild.actor (id, kind, name) VALUES (%s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name",
+                (actor_id, kind, name),
+            )
+        except psycopg.errors.ForeignKeyViolation as exc:
+            raise InputError(f"Unknown actor kind {kind!r}; load the catalogue first") from exc
+        except psycopg.errors.CheckViolation as exc:
+            raise InputError(
+                f"Actor id {actor_id!r} must be lower-case letters, digits, '-' or '_'"
+            ) from exc
+
+
+# -- areas -------------------------------------------------------------------------------------
+
+
+def replace_areas(
+    conn: psycopg.Connection, levels: Iterable[pd.DataFrame], *, source: str, report: dict
+) -> int:
+    """Replace the whole area layer (all levels) in one transaction; return the level-3 count.
+
+    Each frame has code, name, level, parent_code, population and geometry (EPSG:3006).
+    Refused when stored observations refer to a level-3 code the new layer lacks.
+    """
+    frames = [f for f in levels if len(f)]
+    new_codes = {str(c) for f in frames for c in f["code"]}
+    with conn.transaction():
+        used = {r[0] for r in conn.execute("SELECT DISTINCT area_code FROM lagesbild.observation")}
+        missing = sorted(used - new_codes)
+        if missing:
+            raise ConflictError(
+                f"The new area layer lacks {len(missing)} codes that stored deliveries use "
+                f"(e.g. {', '.join(missing[:5])}); import a layer that keeps them."
+            )
+        conn.execute("SET CONSTRAINTS ALL DEFERRED")
+        conn.execute("DELETE FROM lagesbild.area")
+        with conn.cursor().copy(
+            "COPY lagesbild.area (code, name, level, parent_code, population, geom) FROM STDIN"
+        ) as copy:
+            for frame in frames:
+                geoms = shapely.to_wkb(
+                    shapely.force_2d(frame.geometry.values), hex=True, include_srid=False
+                )
+                for row, wkb in zip(frame.itertuples(index=False), geoms, strict=True):
+                    pop = row.population
+                    copy.write_row(
+                        (
+                            str(row.code),
+                            str(row.name),
+                            int(row.level),
+                            None if pd.isna(row.parent_code) else str(row.parent_code),
+                            None if pd.isna(pop) else int(pop),
+                            f"SRID=3006;{wkb}",
+                        )
+                    )
+        conn.execute(
+            "UPDATE lagesbild.area SET geom = ST_Multi(geom) WHERE GeometryType(geom) = 'POLYGON'"
+        )
+        conn.execute(
+            "INSERT INTO lagesbild.area_import (source, report) VALUES (%s, %s)",
+            (source, json.dumps(report, ensure_ascii=False)),
+        )
+        (n,) = conn.execute("SELECT count(*) FROM lagesbild.area WHERE level = 3").fetchone()
+    return n
+
+
+# -- deliveries --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """Everything a delivery stores: the counts, never the rows or positions they came from."""
+
+    actor_id: str
+    file_name: str
+    content_sha256: str
+    shape: str  # aggregated | events
+    row_count: int
+    observations: pd.DataFrame  # area_code, week_start, indicator, numerator, denominator,
+    #                             by_weekday, by_hour, source_refs
+    event_hours: pd.DataFrame | None = None  # area_code, indicator, hour_start, n
+    replaces_id: int | None = None
+    report: dict | None = None
+
+
+def find_delivery_by_content(
+    conn: psycopg.Connection, actor_id: str, content_sha256: str
+) -> tuple[int, str] | None:
+    row = conn.execute(
+        "SELECT id, status FROM lagesbild.delivery WHERE actor_id = %s AND content_sha256 = %s",
+        (actor_id, content_sha256),
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]:
+    """Store a delivery as pending, in one transaction; return (delivery id, double-report flags).
+
+    Double reporting: events of the same indicator in the same area and hour delivered by a
+    different actor (in a pending or approved delivery) are flagged for the reviewer.
+    """
+    obs = new.observations
+    weeks = pd.to_datetime(obs["week_start"])
+    with conn.transaction():
+        if new.replaces_id is not None:
+            _check_replaceable(conn, new.replaces_id, new.actor_id)
+        (delivery_id,) = conn.execute(
+            "INSERT INTO lagesbild.delivery (actor_id, file_name, content_sha256, shape, row_count,"
+            " first_week, last_week, replaces_id, report)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (
+                new.actor_id,
+                new.file_name,
+                new.content_sha256,
+                new.shape,
+                new.row_count,
+                weeks.min().date(),
+                weeks.max().date(),
+                new.replaces_id,
+                json.dumps(new.report or {}, ensure_ascii=False),
+            ),
+        ).fetchone()
+        _copy_observations(conn, delivery_id, obs)
+        flags = 0
+        if new.event_hours is not None and len(new.event_hours):
+            _copy_event_hours(conn, delivery_id, new.event_hours)
+            flags = _flag_double_reports(conn, delivery_id)
+        _log(conn, delivery_id, "received", new.actor_id, new.file_name)
+    return delivery_id, flags
+
+
+def _check_replaceable(conn: psycopg.Connection, old_id: int, actor_id: str) -> None:
+    row = conn.execute(
+        "SELECT actor_id, status FROM lagesbild.delivery WHERE id = %s FOR UPDATE", (old_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"Delivery {old_id} does not exist; nothing to replace")
+    if row[0] != actor_id:
+        raise ConflictError(
+            f"Delivery {old_id} belongs to another actor; only its owner may replace it"
+        )
+    if row[1] not in ("pending", "approved"):
+        raise ConflictError(
+            f"Delivery {old_id} is {row[1]}; only a pending or approved delivery can be replaced"
+        )
+
+
+def _copy_observations(conn: psycopg.Connection, delivery_id: int, obs: pd.DataFrame) -> None:
+    def col(name):
+        return obs[name] if name in obs else pd.Series([None] * len(obs), index=obs.index)
+
+    weeks = pd.to_datetime(obs["week_start"]).dt.date
+    with conn.cursor().copy(
+        "COPY lagesbild.observation (delivery_id, area_code, week_start, indicator_id, numerator,"
+        " denominator, by_weekday, by_hour, source_refs) FROM STDIN"
+    ) as copy:
+        for area, week, ind, num, den, wd, hr, refs in zip(
+            obs["area_code"],
+            weeks,
+            obs["indicator"],
+            obs["numerator"],
+            col("denominator"),
+            col("by_weekday"),
+            col("by_hour"),
+            col("source_refs"),
+            strict=True,
+        ):
+            copy.write_row(
+                (
+                    delivery_id,
+                    area,
+                    week,
+                    ind,
+                    int(num),
+                    None if den is None or pd.isna(den) else int(den),
+                    None if wd is None else list(map(int, wd)),
+                    None if hr is None else list(map(int, hr)),
+                    _refs(refs),
+                )
+            )
+
+
+def _refs(refs) -> list[str] | None:
+    if refs is None or (not isinstance(refs, list | tuple) and pd.isna(refs)):
+        return None
+    if isinstance(refs, str):
+        return [refs]
+    kept = [str(r) for r in refs if r is not None and not pd.isna(r)]
+    return kept or None
+
+
+def _copy_event_hours(conn: psycopg.Connection, delivery_id: int, hours: pd.DataFrame) -> None:
+    with conn.cursor().copy(
+        "COPY lagesbild.event_hour (delivery_id, area_code, indicator_id, hour_start, n) FROM STDIN"
+    ) as copy:
+        for area, ind, hour, n in zip(
+            hours["area_code"],
+            hours["indicator"],
+            pd.to_datetime(hours["hour_start"]),
+            hours["n"],
+            strict=True,
+        ):
+            copy.write_row((delivery_id, area, ind, hour.to_pydatetime(), int(n)))
+
+
+def _flag_double_reports(conn: psycopg.Connection, delivery_id: int) -> int:
+    cur = conn.execute(
+        """
+        INSERT INTO lagesbild.double_report
+            (area_code, indicator_id, hour_start, delivery_a, delivery_b, n_a, n_b)
+        SELECT e.area_code, e.indicator_id, e.hour_start,
+               least(e.delivery_id, o.delivery_id), greatest(e.delivery_id, o.delivery_id),
+               CASE WHEN e.delivery_id < o.delivery_id THEN e.n ELSE o.n END,
+               CASE WHEN e.delivery_id < o.delivery_id THEN o.n ELSE e.n END
+        FROM lagesbild.event_hour e
+        JOIN lagesbild.event_hour o
+          ON o.area_code = e.area_code AND o.indicator_id = e.indicator_id
+         AND o.hour_start = e.hour_start AND o.delivery_id <> e.delivery_id
+        JOIN lagesbild.delivery de ON de.id = e.delivery_id
+        JOIN lagesbild.delivery dother ON dother.id = o.delivery_id
+        WHERE e.delivery_id = %s
+          AND dother.actor_id <> de.actor_id
+          AND dother.status IN ('pending', 'approved')
+        ON CONFLICT DO NOTHING
+        """,
+        (delivery_id,),
+    )
+    return cur.rowcount
+
+
+def change_status(
+    conn: psycopg.Connection,
+    delivery_id: int,
+    action: str,
+    *,
+    by_whom: str,
+    reason: str | None = None,
+    actor_id: str | None = None,
+) -> str:
+    """Approve, reject or withdraw a delivery; return its new status.
+
+    Approving a correction marks the delivery it names as ``replaced``, in the same
+    transaction, so the picture never shows both or neither. Withdrawing is the owner's
+    right: ``actor_id`` must be the delivery's actor.
+    """
+    if action not in TRANSITIONS:
+        raise InputError(f"Unknown action {action!r}; use approve, reject or withdraw")
+    allowed_from, new_status = TRANSITIONS[action]
+    if action == "reject" and not (reason and reason.strip()):
+        raise InputError("A rejection needs a reason the actor can act on (--reason)")
+    if not by_whom.strip():
+        raise InputError("Say who you are (--by): reviews record who and when")
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT actor_id, status, replaces_id FROM lagesbild.delivery WHERE id = %s FOR UPDATE",
+            (delivery_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"Delivery {delivery_id} does not exist")
+        owner, status, replaces_id = row
+        if action == "withdraw" and actor_id != owner:
+            raise ConflictError(
+                f"Delivery {delivery_id} belongs to {owner}; only its owner may withdraw it"
+            )
+        if status not in allowed_from:
+            raise ConflictError(
+                f"Delivery {delivery_id} is {status}; {action} needs it to be "
+                f"{' or '.join(sorted(allowed_from))}"
+            )
+        if action == "withdraw":
+            conn.execute(
+                "UPDATE lagesbild.delivery SET status = 'withdrawn' WHERE id = %s", (delivery_id,)
+            )
+        else:
+            conn.execute(
+                "UPDATE lagesbild.delivery SET status = %s, reviewed_by = %s,"
+                " reviewed_at = now(), review_reason = %s WHERE id = %s",
+                (new_status, by_whom, reason, delivery_id),
+            )
+        if action == "approve" and replaces_id is not None:
+            replaced = conn.execute(
+                "UPDATE lagesbild.delivery SET status = 'replaced' WHERE id = %s"
+                " AND status IN ('pending', 'approved') RETURNING id",
+                (replaces_id,),
+            ).fetchone()
+            if replaced:
+                _log(conn, replaces_id, "replaced", by_whom, f"by delivery {delivery_id}")
+        _log(conn, delivery_id, new_status, by_whom, reason)
+    return new_status
+
+
+def _log(conn: psycopg.Connection, delivery_id: int, action: str, by_whom: str, detail) -> None:
+    conn.execute(
+        "INSERT INTO lagesbild.delivery_log (delivery_id, action, by_whom, detail)"
+        " VALUES (%s, %s, %s, %s)",
+        (delivery_id, action, by_whom, detail),
+    )
+
+
+# -- reads used by the CLI and the pipeline ----------------------------------------------------
+
+
+def list_deliveries(conn: psycopg.Connection, status: str | None = None) -> list[dict]:
+    rows = conn.execute(
+        """
+        SELECT d.id, d.actor_id, a.kind, d.file_name, d.shape, d.status, d.row_count,
+               d.first_week, d.last_week, d.received_at, d.reviewed_by, d.reviewed_at,
+               d.review_reason, d.replaces_id,
+               (SELECT count(*) FROM lagesbild.double_report r
+                 WHERE d.id IN (r.delivery_a, r.delivery_b)) AS double_reports
+        FROM lagesbild.delivery d JOIN lagesbild.actor a ON a.id = d.actor_id
+        WHERE %(status)s::text IS NULL OR d.status = %(status)s
+        ORDER BY d.id
+        """,
+        {"status": status},
+    )
+    names = [c.name for c in rows.description]
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def level3_areas(conn: psycopg.Connection) -> tuple[list[str], list[bytes]]:
+    rows = conn.execute(
+        "SELECT code, ST_AsBinary(geom) FROM lagesbild.area WHERE level = 3 ORDER BY code"
+    ).fetchall()
+    return [r[0] for r in rows], [bytes(r[1]) for r in rows]
+
+
+def area_codes(conn: psycopg.Connection, level: int = 3) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT code FROM lagesbild.area WHERE level = %s ORDER BY code", (level,)
+        )
+    ]
+
+
+def actor_kind(conn: psycopg.Connection, actor_id: str) -> str:
+    row = conn.execute("SELECT kind FROM lagesbild.actor WHERE id = %s", (actor_id,)).fetchone()
+    if row is None:
+        known = [r[0] for r in conn.execute("SELECT id FROM lagesbild.actor ORDER BY id")]
+        raise NotFoundError(
+            f"Unknown actor {actor_id!r}; known actors: {', '.join(known) or '(none yet)'}. "
+            "Add one with 'lagesbild actors add'."
+        )
+    return row[0]
