@@ -99,3 +99,64 @@ def shared_areas() -> Path:
 
 
 os.environ.setdefault("LAGESBILD_K", "5")
+
+
+@pytest.fixture(scope="session")
+def demo_db_url(pg_server) -> str:
+    """A database with the whole demo history loaded once per session (about a minute).
+
+    Read-only for the tests that use it: they must not change it.
+    """
+    from pytest_postgresql.janitor import DatabaseJanitor
+
+    from lagesbild_geo.demo import load_demo
+
+    janitor = DatabaseJanitor(
+        user=PG_USER,
+        host="127.0.0.1",
+        port=PG_PORT,
+        dbname="lagesbild_demo",
+        template_dbname=pg_server.template_dbname,
+        password=PG_PASSWORD,
+    )
+    janitor.init()
+    url = f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{PG_PORT}/lagesbild_demo"
+    with psycopg.connect(url) as conn:
+        load_demo(conn)
+    yield url
+    janitor.drop()
+
+
+@pytest.fixture
+def ready_conn(pg_conn):
+    """A fresh database with the catalogue, the demo area layer and the demo actors loaded."""
+    from lagesbild_geo import store
+    from lagesbild_geo.catalogue import load_catalogue
+    from lagesbild_geo.demo import ACTORS, read_demo_layer
+
+    store.sync_catalogue(pg_conn, load_catalogue())
+    level3, parents = read_demo_layer()
+    store.replace_areas(pg_conn, [parents, level3], source="test", report={})
+    for actor_id, (kind, name) in ACTORS.items():
+        store.upsert_actor(pg_conn, actor_id, kind, name)
+    return pg_conn
+
+
+@pytest.fixture(scope="session")
+def demo_layer():
+    """The demo municipality's level-3 areas (GeoDataFrame, EPSG:3006)."""
+    from lagesbild_geo.demo import read_demo_layer
+
+    return read_demo_layer()[0]
+
+
+def table_counts(conn) -> dict[str, int]:
+    """Row counts of every table in the restricted schema: 'the database did not change'."""
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = 'lagesbild' AND table_type = 'BASE TABLE' ORDER BY 1"
+        )
+    ]
+    return {t: conn.execute(f'SELECT count(*) FROM lagesbild."{t}"').fetchone()[0] for t in tables}
