@@ -87,12 +87,19 @@ def upsert_actor(conn: psycopg.Connection, actor_id: str, kind: str, name: str) 
 
 
 def replace_areas(
-    conn: psycopg.Connection, levels: Iterable[pd.DataFrame], *, source: str, report: dict
+    conn: psycopg.Connection,
+    levels: Iterable[pd.DataFrame],
+    *,
+    source: str,
+    report: dict,
+    k: int | None = None,
 ) -> int:
     """Replace the whole area layer (all levels) in one transaction; return the level-3 count.
 
     Each frame has code, name, level, parent_code, population and geometry (EPSG:3006).
-    Refused when stored observations refer to a level-3 code the new layer lacks.
+    Refused when stored observations refer to a level-3 code the new layer lacks. The public
+    layers are rebuilt in the same transaction (``publish.refresh``, with ``k`` or, when
+    ``None``, the k of the last publication), so they never show old and new areas mixed.
     """
     frames = [f for f in levels if len(f)]
     new_codes = {str(c) for f in frames for c in f["code"]}
@@ -133,6 +140,7 @@ def replace_areas(
             (source, json.dumps(report, ensure_ascii=False)),
         )
         (n,) = conn.execute("SELECT count(*) FROM lagesbild.area WHERE level = 3").fetchone()
+        conn.execute("SELECT publish.refresh(%s)", (k,))
     return n
 
 
@@ -308,12 +316,19 @@ def change_status(
     by_whom: str,
     reason: str | None = None,
     actor_id: str | None = None,
+    k: int | None = None,
 ) -> str:
     """Approve, reject or withdraw a delivery; return its new status.
 
     Approving a correction marks the delivery it names as ``replaced``, in the same
     transaction, so the picture never shows both or neither. Withdrawing is the owner's
     right: ``actor_id`` must be the delivery's actor.
+
+    When the set of approved data changes (an approval, or withdrawing an approved delivery),
+    the public layers are rebuilt in the same transaction by ``publish.refresh`` for the weeks
+    the delivery (and the one it replaces) covers: the published picture changes exactly when
+    the review does, never half. ``k`` is the suppression threshold (``None``: the k of the
+    last publication).
     """
     if action not in TRANSITIONS:
         raise InputError(f"Unknown action {action!r}; use approve, reject or withdraw")
@@ -358,6 +373,12 @@ def change_status(
             if replaced:
                 _log(conn, replaces_id, "replaced", by_whom, f"by delivery {delivery_id}")
         _log(conn, delivery_id, new_status, by_whom, reason)
+        if action == "approve" or status == "approved":
+            conn.execute(
+                "SELECT publish.refresh(%s, min(first_week), max(last_week))"
+                " FROM lagesbild.delivery WHERE id IN (%s, %s)",
+                (k, delivery_id, replaces_id if action == "approve" else delivery_id),
+            )
     return new_status
 
 
@@ -415,3 +436,119 @@ def actor_kind(conn: psycopg.Connection, actor_id: str) -> str:
             "Add one with 'lagesbild actors add'."
         )
     return row[0]
+
+
+# -- analysis results (publish.hotspots, publish.trends) ---------------------------------------
+
+#: Which result layer a process's saved run replaces.
+ANALYSIS_LAYERS = {"hotspots": "hotspots", "emerging-hotspots": "hotspots", "trends": "trends"}
+
+
+def save_analysis_run(conn: psycopg.Connection, collection: dict) -> int:
+    """Save an analysis FeatureCollection as the current result of its indicators; return run id.
+
+    One transaction: the run (with its provenance) is recorded, the indicators' rows in
+    ``publish.hotspots`` or ``publish.trends`` are replaced, and the publication's version is
+    bumped so that the ETag of the public layers changes. Area names, indicator names and
+    geometries are taken from the publication itself (``publish.areas``/``indicators``), so
+    only the computed numbers travel. Works with the reader role, which may write exactly
+    these tables (``sql/0003_analysis.sql``).
+    """
+    from datetime import timedelta  # local: keeps this section self-contained
+
+    prov = collection["provenance"]
+    process = prov["process"]
+    if process not in ANALYSIS_LAYERS:
+        raise InputError(f"Results of {process} are not a published layer")
+    rows = [f["properties"] for f in collection["features"]]
+    indicators = sorted({r["indicator"] for r in rows})
+    params = prov["parameters"]
+    period = f"{params['period_start']}/{params['period_end']}"
+
+    def col(name):
+        return [r.get(name) for r in rows]
+
+    with conn.transaction():
+        (run_id, run_at) = conn.execute(
+            "INSERT INTO publish.analysis_runs (process, indicators, period, provenance)"
+            " VALUES (%s, %s, %s, %s) RETURNING id, run_at",
+            (process, indicators, period, json.dumps(prov, ensure_ascii=False)),
+        ).fetchone()
+        common = (col("area_code"), col("indicator"), col("measure"))
+        if ANALYSIS_LAYERS[process] == "hotspots":
+            conn.execute("DELETE FROM publish.hotspots WHERE indicator = ANY(%s)", (indicators,))
+            conn.execute(
+                """
+                INSERT INTO publish.hotspots (id, area_code, area_name, indicator,
+                    indicator_name_sv, indicator_name_en, process, period, period_start,
+                    period_end, measure, value, z, p, bin, label_sv, label_en, pattern,
+                    pattern_sv, run_id, run_at, geom)
+                SELECT r.area || ':' || r.ind, r.area, a.name, r.ind, i.name_sv, i.name_en,
+                       %(process)s, %(period)s, %(start)s, %(end)s, r.measure, r.value, r.z,
+                       r.p, r.bin, r.label_sv, r.label_en, r.pattern, r.pattern_sv,
+                       %(run_id)s, %(run_at)s, a.geom
+                FROM unnest(%(area)s::text[], %(ind)s::text[], %(measure)s::text[],
+                            %(value)s::float8[], %(z)s::float8[], %(p)s::float8[],
+                            %(bin)s::int2[], %(label_sv)s::text[], %(label_en)s::text[],
+                            %(pattern)s::text[], %(pattern_sv)s::text[])
+                     AS r(area, ind, measure, value, z, p, bin, label_sv, label_en, pattern,
+                          pattern_sv)
+                JOIN publish.areas a ON a.code = r.area
+                JOIN publish.indicators i ON i.id = r.ind
+                """,
+                dict(
+                    zip(("area", "ind", "measure"), common, strict=True),
+                    process=process,
+                    period=period,
+                    start=_monday(params["period_start"]),
+                    end=_monday(params["period_end"]) + timedelta(days=6),
+                    run_id=run_id,
+                    run_at=run_at,
+                    **{n: col(n) for n in ("value", "z", "p", "bin", "label_sv", "label_en",
+                                           "pattern", "pattern_sv")},  # fmt: skip
+                ),
+            )
+        else:
+            conn.execute("DELETE FROM publish.trends WHERE indicator = ANY(%s)", (indicators,))
+            conn.execute(
+                """
+                INSERT INTO publish.trends (id, area_code, area_name, indicator,
+                    indicator_name_sv, indicator_name_en, window_text, window_start, window_end,
+                    weeks, measure, trend, direction_sv, direction_en, tau, z, p,
+                    slope_per_week, run_id, run_at, geom)
+                SELECT r.area || ':' || r.ind, r.area, a.name, r.ind, i.name_sv, i.name_en,
+                       %(period)s, %(start)s, %(end)s, r.weeks, r.measure, r.trend,
+                       r.direction_sv, r.direction_en, r.tau, r.z, r.p, r.slope,
+                       %(run_id)s, %(run_at)s, a.geom
+                FROM unnest(%(area)s::text[], %(ind)s::text[], %(measure)s::text[],
+                            %(weeks)s::int4[], %(trend)s::text[], %(direction_sv)s::text[],
+                            %(direction_en)s::text[], %(tau)s::float8[], %(z)s::float8[],
+                            %(p)s::float8[], %(slope)s::float8[])
+                     AS r(area, ind, measure, weeks, trend, direction_sv, direction_en, tau,
+                          z, p, slope)
+                JOIN publish.areas a ON a.code = r.area
+                JOIN publish.indicators i ON i.id = r.ind
+                """,
+                dict(
+                    zip(("area", "ind", "measure"), common, strict=True),
+                    period=period,
+                    start=_monday(params["period_start"]),
+                    end=_monday(params["period_end"]) + timedelta(days=6),
+                    run_id=run_id,
+                    run_at=run_at,
+                    slope=col("slope_per_week"),
+                    **{n: col(n) for n in ("weeks", "trend", "direction_sv", "direction_en",
+                                           "tau", "z", "p")},  # fmt: skip
+                ),
+            )
+        conn.execute(
+            "UPDATE publish.state SET version = version + 1, updated_at = clock_timestamp()"
+        )
+    return run_id
+
+
+def _monday(iso_week: str):
+    from datetime import date
+
+    year, week = iso_week.split("-W")
+    return date.fromisocalendar(int(year), int(week), 1)

@@ -1,0 +1,244 @@
+"""The pygeoapi feature provider for the ``publish`` tables.
+
+A thin subclass of pygeoapi's own PostgreSQL provider (SQL generation, CQL2 through
+pygeofilter, sorting and paging stay pygeoapi's), changed only where it is wrong or slow for
+this service:
+
+* **Errors.** pygeoapi lets database errors escape as HTTP 500. Here an unreachable database
+  is a 503 (``DatabaseUnavailableProviderError``; the client may retry, the pool reconnects by
+  itself when PostgreSQL is back), and a query the database rejects because of the caller's
+  input (a text compared with a number, ...) is a 400 saying what was wrong.
+* **Unknown properties in CQL2.** pygeofilter turns ``nope = 3`` into a constant ``False`` and
+  the request silently returns nothing; here it is a 400 naming the queryables.
+* **Time.** ``datetime`` selects the weeks whose span (``week_start``..``week_end``)
+  intersects the requested instant or interval, as OGC API Features defines it; pygeoapi
+  compares a single column, so a mid-week instant would find nothing.
+* **Coordinate transforms.** pygeoapi builds a new pyproj ``Transformer`` for every request
+  that asks for another CRS than the storage CRS (tens of ms). The tables are stored in CRS84,
+  so the common request needs none; for ``crs=EPSG:3006`` the transformer is built once per
+  process and reused. Axis order follows the EPSG registry, as OGC API Features Part 2
+  requires: EPSG:3006 coordinates are (northing, easting), in output, in ``bbox`` with
+  ``bbox-crs`` and in CQL2 geometries with ``filter-crs``; CRS84 is (longitude, latitude).
+  The storage CRS being CRS84 (east-first) is what keeps pygeoapi's own ``bbox-crs`` and
+  ``filter-crs`` handling right (pygeoapi issue #2010 bites when the *storage* CRS is
+  north-first).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import date, datetime
+from http import HTTPStatus
+
+import numpy as np
+import pygeofilter.ast
+import pygeofilter.values
+import pyproj
+import shapely
+from pygeoapi.crs import CrsTransformSpec
+from pygeoapi.provider.base import (
+    ProviderConnectionError,
+    ProviderInvalidQueryError,
+    ProviderQueryError,
+)
+from pygeoapi.provider.sql import PostgreSQLProvider
+from sqlalchemy import and_
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
+
+LOGGER = logging.getLogger(__name__)
+
+
+class DatabaseUnavailableProviderError(ProviderConnectionError):
+    """PostgreSQL cannot be reached; the request may be retried shortly."""
+
+    ogc_exception_code = "ServiceUnavailable"
+    http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    default_msg = "The database is not reachable right now; please retry in a few seconds."
+
+
+def _unavailable(exc: Exception) -> DatabaseUnavailableProviderError:
+    LOGGER.warning("Database unavailable: %s", exc)
+    return DatabaseUnavailableProviderError(
+        user_msg="Databasen går inte att nå just nu / the database is not reachable right now;"
+        " please retry in a few seconds."
+    )
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError) or bool(exc.connection_invalidated)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(source_wkt: str, target_wkt: str, always_xy: bool):
+    """A reusable coordinate transform function (shapely geometry -> geometry)."""
+    transformer = pyproj.Transformer.from_crs(
+        pyproj.CRS.from_wkt(source_wkt), pyproj.CRS.from_wkt(target_wkt), always_xy=always_xy
+    )
+
+    def coords(xy: np.ndarray) -> np.ndarray:
+        # vectorised over all vertices (shapely.ops.transform calls pyproj per ring)
+        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+
+    return functools.partial(shapely.transform, transformation=coords)
+
+
+def _parse_instant(text: str) -> date:
+    """The calendar date of an RFC 3339 date or date-time (weeks are local calendar weeks)."""
+    text = text.strip()
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+
+
+class PublishProvider(PostgreSQLProvider):
+    """pygeoapi's PostgreSQL provider with the corrections described in the module docstring."""
+
+    def __init__(self, provider_def: dict):
+        try:
+            super().__init__(provider_def)
+        except ProviderConnectionError as exc:
+            raise _unavailable(exc) from exc
+        except DBAPIError as exc:
+            if _is_connection_problem(exc):
+                raise _unavailable(exc) from exc
+            raise
+
+    def get_fields(self):
+        """Fields as JSON schema types; dates are strings of format ``date``.
+
+        pygeoapi's own mapping does not know SQL ``date`` and logs a warning for every column
+        on every request (it builds a provider per request).
+        """
+        if not self._fields:
+            for column in self.table_model.__table__.columns:
+                if column.name == self.geom:
+                    continue
+                self._fields[str(column.name)] = _json_type(column.type)
+        return self._fields
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def query(self, *args, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
+        filterq = kwargs.get("filterq")
+        if filterq is not None:
+            self._check_filter_properties(filterq)
+            _label_crs84_as_srid_4326(filterq)
+        try:
+            result = super().query(*args, crs_transform_spec=None, **kwargs)
+        except DBAPIError as exc:
+            raise self._translate(exc) from exc
+        self._transform(result.get("features", []), crs_transform_spec)
+        return result
+
+    def get(self, identifier, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
+        try:
+            feature = super().get(identifier, crs_transform_spec=None, **kwargs)
+        except DBAPIError as exc:
+            raise self._translate(exc) from exc
+        self._transform([feature], crs_transform_spec)
+        return feature
+
+    def _translate(self, exc: DBAPIError) -> Exception:
+        if _is_connection_problem(exc):
+            return _unavailable(exc)
+        if isinstance(exc, DataError | ProgrammingError):
+            detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+            return ProviderInvalidQueryError(
+                user_msg=f"The database refused the filter: {detail}. Compare each property "
+                "with a value of its type (see /collections/{id}/queryables)."
+            )
+        LOGGER.exception("Unexpected database error")
+        return ProviderQueryError(user_msg="The query failed; the error is logged.")
+
+    def _check_filter_properties(self, node) -> None:
+        """400 for a CQL2 filter naming a property the collection does not have."""
+        known = set(self.table_model.__table__.columns.keys())
+        unknown = sorted(
+            {n.name for n in _walk(node) if isinstance(n, pygeofilter.ast.Attribute)} - known
+        )
+        if unknown:
+            queryables = ", ".join(sorted(known - {self.geom}))
+            raise ProviderInvalidQueryError(
+                user_msg=f"Unknown propert{'ies' if len(unknown) > 1 else 'y'} in filter: "
+                f"{', '.join(unknown)}. Queryables: {queryables}."
+            )
+
+    def _get_datetime_filter(self, datetime_):
+        """Weeks whose span intersects the instant or interval (both ends inclusive)."""
+        columns = self.table_model.__table__.columns
+        if datetime_ in (None, "../..") or self.time_field != "week_start":
+            return super()._get_datetime_filter(datetime_)
+        if "week_end" not in columns:
+            return super()._get_datetime_filter(datetime_)
+        start, end = columns["week_start"], columns["week_end"]
+        if "/" in datetime_:
+            begin_text, end_text = datetime_.split("/", 1)
+        else:
+            begin_text = end_text = datetime_
+        try:
+            begin = None if begin_text in ("", "..") else _parse_instant(begin_text)
+            finish = None if end_text in ("", "..") else _parse_instant(end_text)
+        except ValueError as exc:
+            raise ProviderInvalidQueryError(
+                user_msg=f"datetime {datetime_!r} is not an RFC 3339 date, date-time or "
+                "interval (e.g. 2026-02-09/2026-02-15)"
+            ) from exc
+        clauses = []
+        if finish is not None:
+            clauses.append(start <= finish)
+        if begin is not None:
+            clauses.append(end >= begin)
+        return and_(*clauses) if clauses else True
+
+    # -- coordinates -----------------------------------------------------------------------
+
+    @staticmethod
+    def _transform(features: list[dict], spec: CrsTransformSpec | None) -> None:
+        if spec is None:
+            return
+        from pygeoapi.crs import crs_transform_feature
+
+        func = _transformer(spec.source_crs_wkt, spec.target_crs_wkt, spec.always_xy)
+        for feature in features:
+            crs_transform_feature(feature, func)
+
+
+def _json_type(sql_type) -> dict:
+    name = type(sql_type).__name__.upper()
+    if name in ("DATE",):
+        return {"type": "string", "format": "date"}
+    if name in ("TIMESTAMP", "DATETIME"):
+        return {"type": "string", "format": "date-time"}
+    if name in ("BOOLEAN",):
+        return {"type": "boolean", "format": None}
+    if name in ("INTEGER", "BIGINT", "SMALLINT"):
+        return {"type": "integer", "format": None}
+    if name in ("DOUBLE_PRECISION", "FLOAT", "REAL", "NUMERIC", "DOUBLE"):
+        return {"type": "number", "format": None}
+    return {"type": "string", "format": None}
+
+
+def _label_crs84_as_srid_4326(node) -> None:
+    """Make CQL2 geometries in CRS84 reach PostGIS as SRID 4326.
+
+    pygeoapi labels geometries already transformed to the storage CRS with
+    ``urn:ogc:def:crs:OGC::CRS84``; pygeofilter takes the text after ``::`` as the SRID and
+    PostGIS fails on ``SRID=CRS84;POINT(...)`` (an HTTP 500 for every spatial filter). The
+    coordinates are (longitude, latitude), which is PostGIS's x/y order for SRID 4326.
+    """
+    for sub in _walk(node):
+        if isinstance(sub, pygeofilter.values.Geometry):
+            props = sub.geometry.setdefault("crs", {}).setdefault("properties", {})
+            if "CRS84" in str(props.get("name", "")).upper():
+                props["name"] = "urn:ogc:def:crs:EPSG::4326"
+
+
+def _walk(node):
+    yield node
+    try:
+        subs = node.get_sub_nodes()
+    except AttributeError:
+        return
+    for sub in subs or []:
+        yield from _walk(sub)
