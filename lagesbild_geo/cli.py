@@ -204,7 +204,11 @@ def areas_import(
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     with _connect(ctx) as conn:
         n = store.replace_areas(
-            conn, [parents, layer_.frame], source=str(file), report=layer_.report.to_dict()
+            conn,
+            [parents, layer_.frame],
+            source=str(file),
+            report=layer_.report.to_dict(),
+            k=_settings(ctx).k,
         )
     click.echo(layer_.report.summary())
     click.echo(f"Imported {n} level-3 areas from {file}.")
@@ -363,7 +367,7 @@ def review_group() -> None:
 def review_approve(ctx, delivery_id, by_whom) -> None:
     """Approve DELIVERY_ID: its data becomes part of the published picture."""
     with _connect(ctx) as conn:
-        store.change_status(conn, delivery_id, "approve", by_whom=by_whom)
+        store.change_status(conn, delivery_id, "approve", by_whom=by_whom, k=_settings(ctx).k)
     click.echo(f"Delivery {delivery_id} approved by {by_whom}.")
 
 
@@ -376,7 +380,9 @@ def review_approve(ctx, delivery_id, by_whom) -> None:
 def review_reject(ctx, delivery_id, by_whom, reason) -> None:
     """Reject DELIVERY_ID with a reason; it is never published."""
     with _connect(ctx) as conn:
-        store.change_status(conn, delivery_id, "reject", by_whom=by_whom, reason=reason)
+        store.change_status(
+            conn, delivery_id, "reject", by_whom=by_whom, reason=reason, k=_settings(ctx).k
+        )
     click.echo(f"Delivery {delivery_id} rejected by {by_whom}: {reason}")
 
 
@@ -393,7 +399,14 @@ def delivery_group() -> None:
 def delivery_withdraw(ctx, delivery_id, actor_id) -> None:
     """Withdraw DELIVERY_ID: it disappears from every view (the owner's right)."""
     with _connect(ctx) as conn:
-        store.change_status(conn, delivery_id, "withdraw", by_whom=actor_id, actor_id=actor_id)
+        store.change_status(
+            conn,
+            delivery_id,
+            "withdraw",
+            by_whom=actor_id,
+            actor_id=actor_id,
+            k=_settings(ctx).k,
+        )
     click.echo(f"Delivery {delivery_id} withdrawn by {actor_id}.")
 
 
@@ -412,7 +425,7 @@ def demo_cmd(ctx, seed) -> None:
     """
 
     with _connect(ctx) as conn:
-        summary = _run_demo(conn, seed)
+        summary = _run_demo(conn, seed, _settings(ctx).k)
     click.echo(
         f"Demo loaded: {summary.deliveries} deliveries ({summary.approved} approved, "
         f"{summary.pending} pending, {summary.rejected} rejected, {summary.replaced} replaced "
@@ -423,13 +436,13 @@ def demo_cmd(ctx, seed) -> None:
         click.echo(f"  - {p.key}: {p.description}")
 
 
-def _run_demo(conn, seed):
+def _run_demo(conn, seed, k):
     from .demo import load_demo, planned_delivery_count
 
     with click.progressbar(
         length=planned_delivery_count(), label="Loading the demo deliveries", file=sys.stderr
     ) as bar:
-        return load_demo(conn, seed=seed, progress=bar.update)
+        return load_demo(conn, seed=seed, k=k, progress=bar.update)
 
 
 @main.command("up")
@@ -442,7 +455,7 @@ def up_cmd(ctx, no_serve) -> None:
     with _connect(ctx) as conn:
         (n,) = conn.execute("SELECT count(*) FROM lagesbild.delivery").fetchone()
         if n == 0:
-            summary = _run_demo(conn, 7)
+            summary = _run_demo(conn, 7, _settings(ctx).k)
             click.echo(
                 f"Demo loaded: {summary.deliveries} deliveries, {summary.pending} pending review."
             )
@@ -492,3 +505,84 @@ def serve_cmd(ctx) -> None:
     from .serve import serve
 
     serve(_settings(ctx))
+
+
+# -- analysis (hot spots and trends layers) ------------------------------------------------------
+
+
+@main.command("analyse")
+@click.option(
+    "--indicator",
+    "only",
+    multiple=True,
+    help="Only this indicator (repeat for several). Default: every weekly indicator with "
+    "published data.",
+)
+@click.option(
+    "--hotspot-weeks",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 520),
+    help="Hot spots over this many weeks, ending at the indicator's newest published week.",
+)
+@click.option(
+    "--trend-weeks",
+    default=52,
+    show_default=True,
+    type=click.IntRange(8, 520),
+    help="Trend window in weeks, ending at the indicator's newest published week.",
+)
+@click.pass_context
+@handle_errors
+def analyse_cmd(ctx, only, hotspot_weeks, trend_weeks) -> None:
+    """Recompute the 'hotspots' and 'trends' layers from the published data (nightly job).
+
+    For every indicator: Gi* hot spots (queen neighbours, 999 permutations) over the last
+    --hotspot-weeks weeks and Mann-Kendall trends over the last --trend-weeks weeks, saved
+    as the indicator's current result. Like the processes, it reads only the published,
+    suppressed cells. Run it after new approvals, e.g. from cron every night.
+    """
+    from datetime import timedelta
+
+    from . import analysis
+    from .errors import InputError
+
+    url = db.database_url(_settings(ctx))
+    with _connect(ctx) as conn:
+        todo = [(i, w) for i, w in analysis.indicators_with_data(conn) if not only or i in only]
+    missing = sorted(set(only) - {i for i, _ in todo})
+    if missing:
+        raise InputError(f"No published weekly data for: {', '.join(missing)}")
+    lines, skipped = [], []
+    with click.progressbar(todo, label="Analysing", file=sys.stderr) as bar:
+        for indicator, last in bar:
+            end = _iso(last)
+            parts = []
+            for process, weeks in (("hotspots", hotspot_weeks), ("trends", trend_weeks)):
+                inputs = {
+                    "indicator": indicator,
+                    "period_start": _iso(last - timedelta(weeks=weeks - 1)),
+                    "period_end": end,
+                    "publish": True,
+                }
+                try:
+                    result = analysis.run(url, process, inputs)
+                except InputError as exc:
+                    skipped.append(f"{indicator} ({process}): {exc}")
+                    continue
+                props = [f["properties"] for f in result["features"]]
+                if process == "hotspots":
+                    hot = sum(p["bin"] >= 2 for p in props)
+                    cold = sum(p["bin"] <= -2 for p in props)
+                    parts.append(f"{hot} hot / {cold} cold spots (95 %)")
+                else:
+                    up = sum(p["trend"] == "increasing" for p in props)
+                    down = sum(p["trend"] == "decreasing" for p in props)
+                    parts.append(f"{up} increasing / {down} decreasing")
+            if parts:
+                lines.append(f"  {indicator:26} up to {end}: {'; '.join(parts)}")
+    click.echo(f"Analysed {len(todo)} indicators (saved to the hotspots and trends layers):")
+    for line in lines:
+        click.echo(line)
+    for line in skipped:
+        click.secho(f"  skipped {line}", fg="yellow")

@@ -196,6 +196,7 @@ def load_demo(
     *,
     seed: int = DEFAULT_SEED,
     workdir: Path | None = None,
+    k: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> DemoSummary:
     """Load the demo layer, actors and the whole history into an empty database."""
@@ -211,7 +212,7 @@ def load_demo(
     store.sync_catalogue(conn, catalogue)
     level3, parents = read_demo_layer()
     store.replace_areas(
-        conn, [parents, level3], source="demo: Lägesby kommun", report={"demo": True}
+        conn, [parents, level3], source="demo: Lägesby kommun", report={"demo": True}, k=k
     )
     for actor_id, (kind, name) in ACTORS.items():
         store.upsert_actor(conn, actor_id, kind, name)
@@ -236,7 +237,7 @@ def load_demo(
             summary.deliveries += 1
             summary.double_reports += result.double_reports
             if step.decision == "approve":
-                store.change_status(conn, result.delivery_id, "approve", by_whom=REVIEWER)
+                store.change_status(conn, result.delivery_id, "approve", by_whom=REVIEWER, k=k)
                 summary.approved += 1
             elif step.decision == "reject":
                 store.change_status(

@@ -137,3 +137,20 @@ def test_the_history_is_the_same_every_time(tmp_path):
     assert sheets
     for name in sheets:
         pd.testing.assert_frame_equal(pd.read_excel(dirs[0] / name), pd.read_excel(dirs[1] / name))
+
+
+def test_readme_lists_the_planted_areas(patterns):
+    """The README's pattern table is what the demo plants (areas and start weeks)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for key in (
+        "vandalism_cluster",
+        "persistent_disorder",
+        "arson_spike",
+        "improving_after_intervention",
+    ):
+        p = patterns[key]
+        for area in p.areas:
+            assert area in readme, (key, area)
+        for week in p.weeks:
+            year, number, _ = week.isocalendar()
+            assert f"{year}-W{number:02d}" in readme, (key, week)
