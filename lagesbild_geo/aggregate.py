@@ -11,8 +11,11 @@ based, fast on strings), combined into one integer key per cell, and counted wit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 WEEKDAYS = 7
 HOURS = 24
@@ -43,8 +46,8 @@ def _cells(keys: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.nda
     key = np.zeros(len(keys[0]), dtype=np.int64)
     for codes, size in zip(keys, sizes, strict=True):
         key = key * size + codes
-    cells, inverse = np.unique(key, return_inverse=True)
-    return inverse.reshape(-1), cells
+    inverse, cells = pd.factorize(key, sort=True)  # hash-based: faster than np.unique's sort
+    return inverse.astype(np.int64), np.asarray(cells, dtype=np.int64)
 
 
 def _split(cells: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
@@ -56,13 +59,53 @@ def _split(cells: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     return out[::-1]
 
 
-def count_events(
+@dataclass(frozen=True)
+class EventCells:
+    """Counts per (area, ISO week, indicator) cell, and which cell each event went to.
+
+    ``event_cell`` lets the caller gather other per-event values (the hour of the week, the
+    actor's own reference) cell by cell with ``per_cell`` without a Python-level group-by.
+    """
+
+    area_code: np.ndarray
+    week_start: np.ndarray  # datetime64[D], the Monday
+    indicator: np.ndarray
+    count: np.ndarray  # int64
+    by_weekday: np.ndarray  # (cells, 7) int64, Monday first
+    by_hour: np.ndarray  # (cells, 24) int64
+    event_cell: np.ndarray  # (events,) int64: the cell of each event
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+    def per_cell(self, values: np.ndarray) -> pa.ListArray:
+        """Each cell's values in event order, as an Arrow list array aligned with the cells."""
+        order = np.argsort(self.event_cell, kind="stable")
+        offsets = np.zeros(len(self.count) + 1, dtype=np.int32)
+        np.cumsum(self.count, out=offsets[1:])
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.asarray(values)[order]))
+
+    def frame(self) -> pd.DataFrame:
+        """The cells as a DataFrame with the distributions as lists (for people and tests)."""
+        return pd.DataFrame(
+            {
+                "area_code": self.area_code,
+                "week_start": self.week_start,
+                "indicator": self.indicator,
+                "count": self.count,
+                "by_weekday": self.by_weekday.tolist(),
+                "by_hour": self.by_hour.tolist(),
+            }
+        )
+
+
+def count_cells(
     area_code: np.ndarray,
     indicator: np.ndarray,
     week_start: np.ndarray,
     weekday: np.ndarray,
     hour: np.ndarray,
-) -> pd.DataFrame:
+) -> EventCells:
     """Count events per (area_code, week_start, indicator) with weekday and hour distributions.
 
     Parameters
@@ -81,22 +124,18 @@ def count_events(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per cell, sorted by area_code, week_start, indicator, with columns
-        ``area_code``, ``week_start`` (datetime64), ``indicator``, ``count`` (int64),
-        ``by_weekday`` (list of 7 ints) and ``by_hour`` (list of 24 ints). Both lists sum to
-        ``count``.
+    EventCells
+        One entry per cell, sorted by area_code, week_start, indicator; ``by_weekday`` and
+        ``by_hour`` rows both sum to ``count``.
 
     Examples
     --------
     >>> import numpy as np
     >>> week = np.array(["2024-03-04"] * 3, dtype="datetime64[D]")
-    >>> out = count_events(np.array(["A", "A", "B"]), np.array(["fire"] * 3), week,
-    ...                    np.array([0, 0, 6]), np.array([22, 23, 1]))
-    >>> out[["area_code", "count"]].to_dict("list")
-    {'area_code': ['A', 'B'], 'count': [2, 1]}
-    >>> out["by_weekday"].iloc[0], out["by_hour"].iloc[1][1]
-    ([2, 0, 0, 0, 0, 0, 0], 1)
+    >>> cells = count_cells(np.array(["A", "A", "B"]), np.array(["fire"] * 3), week,
+    ...                     np.array([0, 0, 6]), np.array([22, 23, 1]))
+    >>> cells.count.tolist(), cells.by_weekday[0].tolist(), cells.per_cell([5, 6, 7]).to_pylist()
+    ([2, 1], [2, 0, 0, 0, 0, 0, 0], [[5, 6], [7]])
     """
     n = len(area_code)
     if not all(len(a) == n for a in (indicator, week_start, weekday, hour)):
@@ -113,70 +152,37 @@ def count_events(
     sizes = [max(len(areas), 1), max(len(week_values), 1), max(len(indicators), 1)]
     inverse, cells = _cells([area_i, week_i, ind_i], sizes)
     g = len(cells)
-    count = np.bincount(inverse, minlength=g).astype(np.int64)
-    by_weekday = np.bincount(inverse * WEEKDAYS + wd, minlength=g * WEEKDAYS)
-    by_hour = np.bincount(inverse * HOURS + hr, minlength=g * HOURS)
     a, w, i = _split(cells, sizes)
-    return pd.DataFrame(
-        {
-            "area_code": areas.to_numpy()[a],
-            "week_start": np.asarray(week_values, dtype=np.int64)[w].astype("datetime64[D]"),
-            "indicator": indicators.to_numpy()[i],
-            "count": count,
-            "by_weekday": by_weekday.reshape(g, WEEKDAYS).tolist(),
-            "by_hour": by_hour.reshape(g, HOURS).tolist(),
-        }
+    return EventCells(
+        area_code=areas.to_numpy()[a],
+        week_start=np.asarray(week_values, dtype=np.int64)[w].astype("datetime64[D]"),
+        indicator=indicators.to_numpy()[i],
+        count=np.bincount(inverse, minlength=g).astype(np.int64),
+        by_weekday=np.bincount(inverse * WEEKDAYS + wd, minlength=g * WEEKDAYS).reshape(
+            g, WEEKDAYS
+        ),
+        by_hour=np.bincount(inverse * HOURS + hr, minlength=g * HOURS).reshape(g, HOURS),
+        event_cell=inverse,
     )
 
 
-def count_event_hours(
-    area_code: np.ndarray, indicator: np.ndarray, hour_start: np.ndarray
+def count_events(
+    area_code: np.ndarray,
+    indicator: np.ndarray,
+    week_start: np.ndarray,
+    weekday: np.ndarray,
+    hour: np.ndarray,
 ) -> pd.DataFrame:
-    """Count events per (area_code, indicator, hour_start).
-
-    Kept only to detect possible double reporting: the same category in the same area and hour
-    delivered by different actors. The hour, not the minute, is the finest time kept.
-
-    Parameters
-    ----------
-    area_code, indicator : numpy.ndarray
-        As in ``count_events``.
-    hour_start : numpy.ndarray of datetime64
-        Start of the event's hour; finer parts are truncated to the hour.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``area_code``, ``indicator``, ``hour_start`` (datetime64[s]) and ``n`` (int64),
-        sorted by area_code, indicator, hour_start.
+    """``count_cells`` as a DataFrame: area_code, week_start, indicator, count, by_weekday,
+    by_hour (lists).
 
     Examples
     --------
     >>> import numpy as np
-    >>> hours = np.array(["2024-03-04T22:10", "2024-03-04T22:50"], dtype="datetime64[s]")
-    >>> count_event_hours(np.array(["A", "A"]), np.array(["fire", "fire"]), hours)["n"].tolist()
-    [2]
+    >>> week = np.array(["2024-03-04"] * 3, dtype="datetime64[D]")
+    >>> out = count_events(np.array(["A", "A", "B"]), np.array(["fire"] * 3), week,
+    ...                    np.array([0, 0, 6]), np.array([22, 23, 1]))
+    >>> out[["area_code", "count"]].to_dict("list")
+    {'area_code': ['A', 'B'], 'count': [2, 1]}
     """
-    n = len(area_code)
-    if not all(len(a) == n for a in (indicator, hour_start)):
-        raise ValueError("all event columns must have the same length")
-    hours = np.asarray(hour_start).astype("datetime64[h]")
-    if np.isnat(hours).any():
-        raise ValueError("hour_start has missing values; every event needs one")
-    area_i, areas = _codes(area_code, "area_code")
-    ind_i, indicators = _codes(indicator, "indicator")
-    hour_i, hour_values = _codes(hours.view(np.int64), "hour_start")
-    sizes = [max(len(areas), 1), max(len(indicators), 1), max(len(hour_values), 1)]
-    inverse, cells = _cells([area_i, ind_i, hour_i], sizes)
-    a, i, h = _split(cells, sizes)
-    g = len(cells)
-    return pd.DataFrame(
-        {
-            "area_code": areas.to_numpy()[a],
-            "indicator": indicators.to_numpy()[i],
-            "hour_start": np.asarray(hour_values, dtype=np.int64)[h]
-            .astype("datetime64[h]")
-            .astype("datetime64[s]"),
-            "n": np.bincount(inverse, minlength=g).astype(np.int64),
-        }
-    )
+    return count_cells(area_code, indicator, week_start, weekday, hour).frame()

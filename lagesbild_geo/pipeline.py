@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psycopg
+import pyarrow as pa
 import shapely
 
 from . import store
-from .aggregate import count_event_hours, count_events
+from .aggregate import count_cells
 from .catalogue import IndicatorCatalogue, load_catalogue
 from .errors import DeliveryRefusedError, Problem
 from .locate import AreaLocator
@@ -133,7 +134,6 @@ def ingest_file(
     _check_ownership(delivery, catalogue, kind, actor_id)
 
     report: dict = {}
-    event_hours = None
     unplaced: list[int] = []
     if isinstance(delivery, EventDelivery):
         say("placing events in areas")
@@ -149,23 +149,10 @@ def ingest_file(
             rows = rows[~outside]
             idx = idx[~outside]
         say("counting")
-        area = locator.codes[idx]
-        observations = count_events(
-            area,
-            rows["indicator"].to_numpy(),
-            rows["week_start"].to_numpy(),
-            rows["weekday"].to_numpy(),
-            rows["hour"].to_numpy(),
-        )
-        observations = observations.rename(columns={"count": "numerator"})
-        observations["denominator"] = None
-        observations = _attach_refs(observations, rows, area)
-        event_hours = count_event_hours(
-            area, rows["indicator"].to_numpy(), rows["hour_start"].to_numpy()
-        )
+        observations = _event_cells_table(rows, locator.codes[idx])
         shape = "events"
     else:
-        observations = delivery.rows.rename(columns={"source_ref": "source_refs"})
+        observations = _aggregated_table(delivery.rows)
         shape = "aggregated"
 
     say("storing")
@@ -178,7 +165,6 @@ def ingest_file(
             shape=shape,
             row_count=len(delivery.rows),
             observations=observations,
-            event_hours=event_hours,
             replaces_id=replaces,
             report=report,
         ),
@@ -231,24 +217,49 @@ def _unplaced_problems(file: str, rows: list[int]) -> list[Problem]:
     return problems
 
 
-def _attach_refs(observations: pd.DataFrame, rows: pd.DataFrame, area: np.ndarray) -> pd.DataFrame:
-    """Keep the actor's own references per area × week × indicator, so it can link back."""
-    keys = ["area_code", "week_start", "indicator"]
-    if rows["source_ref"].isna().all():
-        return observations.assign(source_refs=None)
-    refs = (
-        pd.DataFrame(
-            {
-                "area_code": area,
-                "week_start": pd.to_datetime(rows["week_start"].to_numpy()),
-                "indicator": rows["indicator"].to_numpy(),
-                "source_refs": rows["source_ref"].to_numpy(),
-            }
-        )
-        .dropna(subset=["source_refs"])
-        .groupby(keys, sort=False)["source_refs"]
-        .agg(list)
-        .reset_index()
+def _event_cells_table(rows: pd.DataFrame, area: np.ndarray) -> pa.Table:
+    """Events → one row per area × week × indicator: the count, the weekday and hour
+    distributions, the hour of the week of each event (for double-report checks) and the
+    actor's own references (so it can link back to its records)."""
+    weekday = rows["weekday"].to_numpy().astype(np.int16)
+    hour = rows["hour"].to_numpy().astype(np.int16)
+    cells = count_cells(
+        area, rows["indicator"].to_numpy(), rows["week_start"].to_numpy(), weekday, hour
     )
-    observations = observations.assign(week_start=pd.to_datetime(observations["week_start"]))
-    return observations.merge(refs, on=keys, how="left")
+    refs = rows["source_ref"]
+    columns = {
+        "area_code": pa.array(cells.area_code, pa.string()),
+        "week_start": pa.array(cells.week_start, pa.date32()),
+        "indicator": pa.array(cells.indicator, pa.string()),
+        "numerator": pa.array(cells.count),
+        "by_weekday": _matrix_lists(cells.by_weekday),
+        "by_hour": _matrix_lists(cells.by_hour),
+        "event_hours": cells.per_cell(weekday * 24 + hour),
+    }
+    if refs.notna().any():
+        columns["source_refs"] = cells.per_cell(refs.fillna("").to_numpy(dtype=object))
+    return pa.table(columns)
+
+
+def _matrix_lists(matrix: np.ndarray) -> pa.ListArray:
+    rows, width = matrix.shape
+    offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.reshape(-1)))
+
+
+def _aggregated_table(rows: pd.DataFrame) -> pa.Table:
+    """Counted rows as delivered (already rolled up to level 3 and checked)."""
+    refs = pa.array(rows["source_ref"].to_numpy(dtype=object), pa.string())
+    offsets = pa.array(np.arange(len(rows) + 1, dtype=np.int32))
+    return pa.table(
+        {
+            "area_code": pa.array(rows["area_code"].to_numpy(dtype=object), pa.string()),
+            "week_start": pa.array(
+                rows["week_start"].to_numpy().astype("datetime64[D]"), pa.date32()
+            ),
+            "indicator": pa.array(rows["indicator"].to_numpy(dtype=object), pa.string()),
+            "numerator": pa.array(rows["numerator"].to_numpy(dtype=np.int64)),
+            "denominator": pa.array(rows["denominator"], pa.int64(), from_pandas=True),
+            "source_refs": pa.ListArray.from_arrays(offsets, refs, mask=refs.is_null()),
+        }
+    )

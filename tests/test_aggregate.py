@@ -1,4 +1,4 @@
-"""count_events / count_event_hours: hand-counted cells, and a plain pandas groupby as referee."""
+"""count_events / count_cells: hand-counted cells, and a plain pandas groupby as referee."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lagesbild_geo.aggregate import count_event_hours, count_events
+from lagesbild_geo.aggregate import count_cells, count_events
 
 
 def _events(n: int, seed: int) -> dict[str, np.ndarray]:
@@ -83,36 +83,24 @@ def test_matches_pandas_groupby_on_many_events():
     assert out["count"].sum() == 200_000
 
 
-def test_event_hours_match_pandas():
-    ev = _events(50_000, seed=12)
-    hour_start = ev["when"].astype("datetime64[h]").astype("datetime64[s]")
-    out = count_event_hours(ev["area_code"], ev["indicator"], hour_start)
+def test_per_cell_gathers_each_events_value_in_its_cell():
+    """What the pipeline uses for the hours of the week and the actor's references."""
+    ev = _events(20_000, seed=12)
+    how = ev["weekday"].astype(np.int64) * 24 + ev["hour"]
+    cells = count_cells(
+        ev["area_code"], ev["indicator"], ev["week_start"], ev["weekday"], ev["hour"]
+    )
+    gathered = cells.per_cell(how).to_pylist()
     ref = (
         pd.DataFrame(
-            {"area_code": ev["area_code"], "indicator": ev["indicator"], "hour_start": hour_start}
+            {"a": ev["area_code"], "w": ev["week_start"], "i": ev["indicator"], "how": how}
         )
-        .groupby(["area_code", "indicator", "hour_start"])
-        .size()
-        .rename("n")
-        .reset_index()
+        .groupby(["a", "w", "i"], sort=True)["how"]
+        .agg(list)
     )
-    assert out["area_code"].tolist() == ref["area_code"].tolist()
-    assert out["indicator"].tolist() == ref["indicator"].tolist()
-    assert (out["hour_start"].to_numpy() == ref["hour_start"].to_numpy()).all()
-    assert out["n"].tolist() == ref["n"].tolist()
-    assert out["hour_start"].dtype == "datetime64[s]"
-
-
-def test_event_hours_truncates_to_the_hour():
-    times = np.array(
-        ["2024-03-04T22:00:00", "2024-03-04T22:59:59", "2024-03-04T23:00:00"], dtype="datetime64[s]"
-    )
-    out = count_event_hours(np.array(["A"] * 3), np.array(["fire"] * 3), times)
-    assert out["n"].tolist() == [2, 1]
-    assert out["hour_start"].tolist() == [
-        pd.Timestamp("2024-03-04 22:00"),
-        pd.Timestamp("2024-03-04 23:00"),
-    ]
+    assert len(gathered) == len(ref) == len(cells)
+    assert gathered == ref.tolist()
+    assert [len(g) for g in gathered] == cells.count.tolist()
 
 
 def test_empty_input_gives_empty_frames():
@@ -129,8 +117,6 @@ def test_empty_input_gives_empty_frames():
         "by_weekday",
         "by_hour",
     ]
-    hours = count_event_hours(empty, empty, np.array([], "datetime64[s]"))
-    assert len(hours) == 0 and list(hours.columns) == ["area_code", "indicator", "hour_start", "n"]
 
 
 @pytest.mark.parametrize(

@@ -143,7 +143,7 @@ def test_events_are_placed_counted_and_never_stored_as_rows(ready_conn, tmp_path
             (days - pd.to_timedelta(days.day_of_week, "D")).date == week
         )
         assert sum(wd) == sum(hr) == n == mask.sum()
-        assert wd == np.bincount(days[mask].weekday, minlength=7).tolist()
+        assert wd == np.bincount(days[mask].day_of_week, minlength=7).tolist()
         assert hr == np.bincount(hours[mask], minlength=24).tolist()
 
     # No coordinates or event rows anywhere: the only geometry column is the area layer's.

@@ -240,7 +240,7 @@ def test_reader_role_reads_publish_and_nothing_restricted(loaded, pg_dsn, tmp_pa
             "SELECT count(*) FROM lagesbild.observation",
             "SELECT count(*) FROM lagesbild.approved_observation",
             "SELECT count(*) FROM lagesbild.delivery",
-            "SELECT count(*) FROM lagesbild.event_hour",
+            "SELECT count(*) FROM lagesbild.double_report",
             "SELECT publish.refresh(5)",
             "DELETE FROM publish.observations",
             "CREATE TABLE publish.x (i int)",
