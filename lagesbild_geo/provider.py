@@ -121,6 +121,13 @@ class PublishProvider(PostgreSQLProvider):
 
     def query(self, *args, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
         filterq = kwargs.get("filterq")
+        if filterq is not None and not isinstance(filterq, pygeofilter.ast.Node | bool):
+            # A CQL2-JSON body that is a bare value ("AAA", 5, []) parses but is no condition;
+            # SQLAlchemy then refused it with an ArgumentError, a 500 (found by schemathesis).
+            raise ProviderInvalidQueryError(
+                user_msg="The CQL2-JSON filter must be a condition, e.g. "
+                '{"op": "=", "args": [{"property": "indicator"}, "ran"]}.'
+            )
         if filterq is not None:
             self._check_filter_properties(filterq)
             _label_crs84_as_srid_4326(filterq)
@@ -163,6 +170,19 @@ class PublishProvider(PostgreSQLProvider):
                 user_msg=f"Unknown propert{'ies' if len(unknown) > 1 else 'y'} in filter: "
                 f"{', '.join(unknown)}. Queryables: {queryables}."
             )
+
+    def _get_bbox_filter(self, bbox):
+        """400 for a ``bbox`` on a collection without geometry (the catalogue).
+
+        pygeoapi looks the configured geometry column up on the table and failed with an
+        AttributeError, a 500 (found by schemathesis).
+        """
+        if bbox and self.geom not in self.table_model.__table__.columns:
+            raise ProviderInvalidQueryError(
+                user_msg=f"The collection {self.table} has no geometry, so bbox cannot select "
+                "from it; filter by property instead."
+            )
+        return super()._get_bbox_filter(bbox)
 
     def _get_datetime_filter(self, datetime_):
         """Weeks whose span intersects the instant or interval (both ends inclusive)."""

@@ -152,6 +152,9 @@ def prepare(settings: Settings) -> dict[str, str]:
 
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    # Analysis processes (processes/common.py): pygeoapi's job manager writes job results here.
+    jobs_dir = data_dir / "jobs"
+    jobs_dir.mkdir(mode=0o700, exist_ok=True)
     config_path = data_dir / CONFIG_NAME
     openapi_path = data_dir / OPENAPI_NAME
     template = yaml.safe_load(CONFIG_TEMPLATE.read_text(encoding="utf-8"))
@@ -171,13 +174,37 @@ def prepare(settings: Settings) -> dict[str, str]:
         "PYGEOAPI_CONFIG": str(config_path),
         "PYGEOAPI_OPENAPI": str(openapi_path),
         "LAGESBILD_QUERYABLES": str(data_dir / QUERYABLES_NAME),
+        "LAGESBILD_JOBS_DIR": str(jobs_dir),  # analysis jobs (pygeoapi-config.yml, manager)
     }
     os.environ.update(env)
 
     from pygeoapi.openapi import generate_openapi_document
 
     openapi_path.write_text(generate_openapi_document(config_path, "yaml"), encoding="utf-8")
+    _forget_database_engines()
     return env
+
+
+def _forget_database_engines() -> None:
+    """Drop the SQLAlchemy engines pygeoapi cached while generating the OpenAPI document.
+
+    ``prepare`` runs in the gunicorn master. Generating the document instantiates every
+    provider (and the job manager), and pygeoapi caches their engines with ``functools.cache``
+    per process, pooled connections included. Forked workers inherited that cache and so
+    shared one PostgreSQL socket between processes: under concurrent requests this gave
+    ``psycopg2.DatabaseError: error with status PGRES_TUPLES_OK and no message from the
+    libpq``, hung requests and 500s (found by tests/test_robustness.py's schemathesis run).
+    With the caches empty, each worker builds its own engine on its first request.
+    """
+    import gc
+
+    from pygeoapi.process.manager import postgresql as manager_sql
+    from pygeoapi.provider import sql as provider_sql
+
+    provider_sql.get_engine.cache_clear()
+    provider_sql.get_table_model.cache_clear()
+    manager_sql.get_table_model.cache_clear()
+    gc.collect()  # close the master's pooled connections now, before the fork
 
 
 def _queryables(conn: psycopg.Connection) -> dict[str, list[str]]:
@@ -260,6 +287,13 @@ class PublishMiddleware:
             return "204 No Content", CORS_PREFLIGHT, [b""]
 
         problem = self._check_parameters(path, query)
+        if method == "POST" and not environ.get("CONTENT_TYPE") and ITEMS_PATH.match(path):
+            # pygeoapi's Flask view returns None for a POST to /items without a Content-Type,
+            # which Flask turns into a 500 (found by the schemathesis run).
+            problem = (
+                "A POST to /items is a CQL2-JSON query: send the filter as the body with "
+                "Content-Type: application/json, or use GET with filter=."
+            )
         if problem:
             return _json_error("400 Bad Request", "InvalidParameterValue", problem)
 

@@ -1,0 +1,43 @@
+"""Process ``trends``: Mann-Kendall trend and Theil-Sen slope per area and indicator."""
+
+from __future__ import annotations
+
+from processes.common import AnalysisProcessor, metadata
+
+PROCESS_METADATA = metadata(
+    "trends",
+    {"sv": "Trender (Mann-Kendall)", "en": "Trends (Mann-Kendall)"},
+    {
+        "sv": "Ökar eller minskar en indikator i varje område? Mann-Kendall-test och "
+        "Theil-Sen-lutning (per vecka) per område och indikator, valfritt säsongsjusterat "
+        "eller korrigerat för autokorrelation (Hamed-Rao).",
+        "en": "Is an indicator increasing or decreasing in each area? Mann-Kendall test and "
+        "Theil-Sen slope (per week) per area and indicator, optionally seasonal or corrected "
+        "for autocorrelation (Hamed-Rao).",
+    },
+    [
+        "indicators",
+        "indicator",
+        "period_start",
+        "period_end",
+        "actor_kinds",
+        "measure",
+        "alpha",
+        "seasonal",
+        "hamed_rao",
+        "publish",
+        "publish_token",
+    ],  # fmt: skip
+    {
+        "indicators": ["skadegorelse", "narkotika"],
+        "period_start": "2025-W43",
+        "period_end": "2026-W42",
+        "alpha": 0.05,
+    },  # fmt: skip
+)
+
+
+class TrendsProcessor(AnalysisProcessor):
+    """Mann-Kendall trends (:func:`lagesbild_geo.trends.mann_kendall`)."""
+
+    PROCESS_METADATA = PROCESS_METADATA
