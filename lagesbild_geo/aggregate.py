@@ -78,12 +78,18 @@ class EventCells:
     def __len__(self) -> int:
         return len(self.count)
 
-    def per_cell(self, values: np.ndarray) -> pa.ListArray:
+    def per_cell(self, values: np.ndarray | pa.Array) -> pa.ListArray:
         """Each cell's values in event order, as an Arrow list array aligned with the cells."""
         order = np.argsort(self.event_cell, kind="stable")
         offsets = np.zeros(len(self.count) + 1, dtype=np.int32)
         np.cumsum(self.count, out=offsets[1:])
-        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.asarray(values)[order]))
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            gathered = values.take(pa.array(order))
+            if isinstance(gathered, pa.ChunkedArray):
+                gathered = gathered.combine_chunks()
+        else:
+            gathered = pa.array(np.asarray(values)[order])
+        return pa.ListArray.from_arrays(pa.array(offsets), gathered)
 
     def frame(self) -> pd.DataFrame:
         """The cells as a DataFrame with the distributions as lists (for people and tests)."""

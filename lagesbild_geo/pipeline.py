@@ -108,8 +108,7 @@ def ingest_file(
     catalogue = catalogue or load_catalogue()
     today = today or date.today()
 
-    content = path.read_bytes() if path.exists() else b""
-    digest = hashlib.sha256(content).hexdigest()
+    digest = _sha256(path)
     kind = store.actor_kind(conn, actor_id)
     existing = store.find_delivery_by_content(conn, actor_id, digest)
     if existing is not None and replaces is None:
@@ -131,6 +130,7 @@ def ingest_file(
         today=today,
         default_crs=crs or "EPSG:3006",
     )
+    del raw  # the validated rows are all that is needed from here on
     _check_ownership(delivery, catalogue, kind, actor_id)
 
     report: dict = {}
@@ -146,10 +146,8 @@ def ingest_file(
             if not allow_unplaced:
                 raise DeliveryRefusedError(_unplaced_problems(delivery.file, unplaced))
             report["unplaced_rows"] = unplaced
-            rows = rows[~outside]
-            idx = idx[~outside]
         say("counting")
-        observations = _event_cells_table(rows, locator.codes[idx])
+        observations = _event_cells_table(rows, locator.codes[idx[~outside]], ~outside)
         shape = "events"
     else:
         observations = _aggregated_table(delivery.rows)
@@ -178,6 +176,16 @@ def ingest_file(
         flags,
         unplaced_rows=unplaced,
     )
+
+
+def _sha256(path: Path) -> str:
+    """The file's fingerprint, read in chunks (a large delivery is not held twice)."""
+    digest = hashlib.sha256()
+    if path.exists():
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_ownership(
@@ -217,16 +225,23 @@ def _unplaced_problems(file: str, rows: list[int]) -> list[Problem]:
     return problems
 
 
-def _event_cells_table(rows: pd.DataFrame, area: np.ndarray) -> pa.Table:
+def _event_cells_table(rows: pd.DataFrame, area: np.ndarray, keep: np.ndarray) -> pa.Table:
     """Events → one row per area × week × indicator: the count, the weekday and hour
     distributions, the hour of the week of each event (for double-report checks) and the
-    actor's own references (so it can link back to its records)."""
-    weekday = rows["weekday"].to_numpy().astype(np.int16)
-    hour = rows["hour"].to_numpy().astype(np.int16)
+    actor's own references (so it can link back to its records).
+
+    ``keep`` masks out unplaced events column by column (no copy of the whole frame).
+    """
+    weekday = rows["weekday"].to_numpy()[keep].astype(np.int16)
+    hour = rows["hour"].to_numpy()[keep].astype(np.int16)
     cells = count_cells(
-        area, rows["indicator"].to_numpy(), rows["week_start"].to_numpy(), weekday, hour
+        area,
+        rows["indicator"].to_numpy()[keep],
+        rows["week_start"].to_numpy()[keep],
+        weekday,
+        hour,
     )
-    refs = rows["source_ref"]
+    refs = rows["source_ref"][keep]
     columns = {
         "area_code": pa.array(cells.area_code, pa.string()),
         "week_start": pa.array(cells.week_start, pa.date32()),
@@ -237,7 +252,7 @@ def _event_cells_table(rows: pd.DataFrame, area: np.ndarray) -> pa.Table:
         "event_hours": cells.per_cell(weekday * 24 + hour),
     }
     if refs.notna().any():
-        columns["source_refs"] = cells.per_cell(refs.fillna("").to_numpy(dtype=object))
+        columns["source_refs"] = cells.per_cell(pa.array(refs.fillna(""), pa.string()))
     return pa.table(columns)
 
 

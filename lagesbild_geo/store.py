@@ -203,7 +203,16 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
     obs = new.observations
     if isinstance(obs, pd.DataFrame):
         obs = pa.Table.from_pandas(obs, preserve_index=False)
-    weeks = pc.min_max(obs["week_start"].cast(pa.date32())).as_py()
+    obs = obs.cast(
+        obs.schema.set(
+            obs.schema.get_field_index("week_start"), pa.field("week_start", pa.date32())
+        )
+    )
+    # The order of both observation indexes: a large COPY then appends to them.
+    obs = obs.sort_by(
+        [("indicator", "ascending"), ("week_start", "ascending"), ("area_code", "ascending")]
+    )
+    weeks = pc.min_max(obs["week_start"]).as_py()
     with conn.transaction():
         if new.replaces_id is not None:
             _check_replaceable(conn, new.replaces_id, new.actor_id)
@@ -229,9 +238,33 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
             " FROM STDIN WITH (FORMAT csv)"
         ) as copy:
             copy.write(_observations_csv(delivery_id, obs))
+        _check_references(conn, delivery_id)
         flags = _flag_double_reports(conn, delivery_id) if new.shape == "events" else 0
+
         _log(conn, delivery_id, "received", new.actor_id, new.file_name)
     return delivery_id, flags
+
+
+def _check_references(conn: psycopg.Connection, delivery_id: int) -> None:
+    """Every stored cell names a level-3 area and a catalogue indicator (one set query)."""
+    bad = conn.execute(
+        """
+        SELECT 'area ' || o.area_code FROM lagesbild.observation o
+        WHERE o.delivery_id = %(id)s AND NOT EXISTS (
+            SELECT 1 FROM lagesbild.area a WHERE a.code = o.area_code AND a.level = 3)
+        UNION
+        SELECT 'indicator ' || o.indicator_id FROM lagesbild.observation o
+        WHERE o.delivery_id = %(id)s AND NOT EXISTS (
+            SELECT 1 FROM lagesbild.indicator i WHERE i.id = o.indicator_id)
+        LIMIT 5
+        """,
+        {"id": delivery_id},
+    ).fetchall()
+    if bad:
+        raise InputError(
+            "The delivery refers to what the database does not know: "
+            + ", ".join(r[0] for r in bad)
+        )
 
 
 def _check_replaceable(conn: psycopg.Connection, old_id: int, actor_id: str) -> None:
@@ -288,6 +321,18 @@ def _pg_array_literals(lists: pa.ChunkedArray | pa.Array, *, quote: bool) -> pa.
 
 
 def _flag_double_reports(conn: psycopg.Connection, delivery_id: int) -> int:
+    (overlapping,) = conn.execute(
+        """
+        SELECT EXISTS (
+            SELECT 1 FROM lagesbild.delivery d, lagesbild.delivery me
+            WHERE me.id = %(id)s AND d.actor_id <> me.actor_id AND d.shape = 'events'
+              AND d.status IN ('pending', 'approved')
+              AND d.first_week <= me.last_week AND d.last_week >= me.first_week)
+        """,
+        {"id": delivery_id},
+    ).fetchone()
+    if not overlapping:  # no other actor's events in these weeks: nothing can be doubled
+        return 0
     cur = conn.execute(
         """
         WITH mine AS (
