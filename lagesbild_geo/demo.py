@@ -73,6 +73,15 @@ EVENTS = {
                     "skadegorelse": 0.15, "samlingsplats": 0.10},
     "bostadsbolaget": {"storningsanmalan": 0.40, "skadegorelse": 0.15, "klotter": 0.10},
 }  # fmt: skip
+# Shares: (actor, indicator, ISO weeks delivered, file type, true share, denominator per area).
+SHARE_DELIVERIES = (
+    ("utbildning", "ofullstandiga_betyg_ak9", (26,), "xlsx", 0.18,
+     lambda pop, rng: np.maximum(8, (pop * 0.012).astype(int))),  # pupils leaving year 9
+    ("socialtjansten", "orosanmalan_barn", (13, 26, 39, 52), "csv", 0.03,
+     lambda pop, rng: np.maximum(50, (pop * 0.2).astype(int))),  # children in the area
+    ("kommunen", "otrygghet_enkat", (40,), "csv", 0.22,
+     lambda pop, rng: rng.integers(60, 160, len(pop))),  # survey answers
+)  # fmt: skip
 EVENT_HOURS = {  # when in the day each kind of event is reported (relative weights per hour)
     # The housing company's caretakers find vandalism in the daytime, the guards see it at
     # night, so the two rarely report the same hour: the one planted double report stands out.
@@ -114,7 +123,7 @@ def planned_delivery_count(weeks: list[date] | None = None) -> int:
     iso = [w.isocalendar()[1] for w in weeks]
     corrections = 1 if blocks > 12 else 0
     rejected = 1 if blocks > 20 else 0
-    periodic = iso.count(26) + sum(i in (13, 26, 39, 52) for i in iso) + iso.count(40)
+    periodic = sum(i in spec[2] for spec in SHARE_DELIVERIES for i in iso)
     return blocks * (len(AGGREGATED) + len(EVENTS)) + corrections + rejected + periodic
 
 
@@ -322,55 +331,20 @@ def _deliveries(level3, weeks, patterns, rng, folder: Path):
                 "reject",
                 reason="Fel period: händelserna ligger ett år bakåt, leverera om.",
             )
-    # School results once a year (week 26), social services every quarter, survey yearly.
-    for year_week in (w for w in weeks if w.isocalendar()[1] == 26):
-        rows = []
-        for i, code in enumerate(codes):
-            pupils = max(8, int(pop[i] * 0.012))
-            rows.append(
-                {
-                    "område": code,
-                    "vecka": _iso(year_week),
-                    "indikator": "ofullstandiga_betyg_ak9",
-                    "täljare": int(rng.binomial(pupils, 0.18)),
-                    "nämnare": pupils,
-                }
-            )
-        path = folder / f"utbildning_{_iso(year_week)}.xlsx"
-        pd.DataFrame(rows).to_excel(path, index=False)
-        yield _Step(f"utbildning-{year_week}", "utbildning", path)
-    for q_week in (w for w in weeks if w.isocalendar()[1] in (13, 26, 39, 52)):
-        rows = []
-        for i, code in enumerate(codes):
-            children = max(50, int(pop[i] * 0.2))
-            rows.append(
-                {
-                    "område": code,
-                    "vecka": _iso(q_week),
-                    "indikator": "orosanmalan_barn",
-                    "täljare": int(rng.binomial(children, 0.03)),
-                    "nämnare": children,
-                }
-            )
-        path = folder / f"socialtjansten_{_iso(q_week)}.csv"
-        pd.DataFrame(rows).to_csv(path, index=False)
-        yield _Step(f"socialtjansten-{q_week}", "socialtjansten", path)
-    for s_week in (w for w in weeks if w.isocalendar()[1] == 40):
-        rows = []
-        for code in codes:
-            answers = int(rng.integers(60, 160))
-            rows.append(
-                {
-                    "område": code,
-                    "vecka": _iso(s_week),
-                    "indikator": "otrygghet_enkat",
-                    "täljare": int(rng.binomial(answers, 0.22)),
-                    "nämnare": answers,
-                }
-            )
-        path = folder / f"kommunen_trygghetsmatning_{_iso(s_week)}.csv"
-        pd.DataFrame(rows).to_csv(path, index=False)
-        yield _Step(f"kommunen-{s_week}", "kommunen", path)
+    # School results once a year, social services every quarter, the safety survey yearly.
+    for actor, indicator, iso_weeks, suffix, share, denominators in SHARE_DELIVERIES:
+        for week in (w for w in weeks if w.isocalendar()[1] in iso_weeks):
+            rows = pd.DataFrame(
+                {"område": codes, "vecka": _iso(week), "indikator": indicator,
+                 "nämnare": denominators(pop, rng)}
+            )  # fmt: skip
+            rows.insert(3, "täljare", rng.binomial(rows["nämnare"], share))
+            path = folder / f"{actor}_{_iso(week)}.{suffix}"
+            if suffix == "xlsx":
+                rows.to_excel(path, index=False)
+            else:
+                rows.to_csv(path, index=False)
+            yield _Step(f"{actor}-{week}", actor, path)
 
 
 def _events(level3, rates, counts, actor, cols, block, rng) -> list[dict]:

@@ -331,18 +331,10 @@ def mann_kendall(
     z, p, h, trend = _z_and_p(s, var_s, alpha, nv)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = s / (0.5 * nv * (nv - 1))
-    return TrendResult(
-        trend=trend.reshape(lead),
-        h=h.reshape(lead),
-        p=p.reshape(lead),
-        z=z.reshape(lead),
-        tau=tau.reshape(lead),
-        s=s.reshape(lead),
-        var_s=var_s.reshape(lead),
-        slope=slope.reshape(lead),
-        intercept=_intercept(flat, slope).reshape(lead),
-        n=nv.astype(int).reshape(lead),
-    )
+    return _shaped(
+        lead, trend=trend, h=h, p=p, z=z, tau=tau, s=s, var_s=var_s, slope=slope,
+        intercept=_intercept(flat, slope), n=nv.astype(int),
+    )  # fmt: skip
 
 
 def seasonal_mann_kendall(
@@ -391,15 +383,12 @@ def seasonal_mann_kendall(
     with np.errstate(all="ignore"), _quiet():
         slope = np.nanmedian(slopes.reshape(m, -1), axis=1)
         tau = s / denom
-    return TrendResult(
-        trend=trend.reshape(lead),
-        h=h.reshape(lead),
-        p=p.reshape(lead),
-        z=z.reshape(lead),
-        tau=tau.reshape(lead),
-        s=s.reshape(lead),
-        var_s=var_s.reshape(lead),
-        slope=slope.reshape(lead),
-        intercept=_intercept(flat, slope, scale=period).reshape(lead),
-        n=nv.reshape(lead),
-    )
+    return _shaped(
+        lead, trend=trend, h=h, p=p, z=z, tau=tau, s=s, var_s=var_s, slope=slope,
+        intercept=_intercept(flat, slope, scale=period), n=nv,
+    )  # fmt: skip
+
+
+def _shaped(lead: tuple[int, ...], **fields: np.ndarray) -> TrendResult:
+    """A TrendResult with every field given the caller's leading shape back."""
+    return TrendResult(**{name: np.asarray(v).reshape(lead) for name, v in fields.items()})
