@@ -450,7 +450,8 @@ def _run_demo(conn, seed, k):
 @click.pass_context
 @handle_errors
 def up_cmd(ctx, no_serve) -> None:
-    """The main job: database up and migrated, demo loaded (first time), server running."""
+    """The main job: database up and migrated, demo loaded and analysed (first time), server
+    running."""
     ctx.invoke(db_up)
     with _connect(ctx) as conn:
         (n,) = conn.execute("SELECT count(*) FROM lagesbild.delivery").fetchone()
@@ -459,8 +460,10 @@ def up_cmd(ctx, no_serve) -> None:
             click.echo(
                 f"Demo loaded: {summary.deliveries} deliveries, {summary.pending} pending review."
             )
-        else:
-            click.echo(f"The database already holds {n} deliveries; the demo is not reloaded.")
+    if n == 0:  # the hotspots and trends layers (the web map's) start from the demo's analysis
+        ctx.invoke(analyse_cmd)
+    else:
+        click.echo(f"The database already holds {n} deliveries; the demo is not reloaded.")
     if not no_serve:
         from .serve import serve
 
