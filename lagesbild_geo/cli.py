@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from . import db, store
+from . import db, queries, store
 from .catalogue import load_catalogue
 from .errors import DeliveryRefusedError, LagesbildError
 from .settings import Settings
@@ -332,7 +332,7 @@ def deliveries_group() -> None:
 def deliveries_list(ctx, status, as_json) -> None:
     """List deliveries with their status, weeks and double-report flags."""
     with _connect(ctx) as conn:
-        rows = store.list_deliveries(conn, status)
+        rows = queries.list_deliveries(conn, status)
     if as_json:
         click.echo(json.dumps(rows, default=str, ensure_ascii=False, indent=1))
         return

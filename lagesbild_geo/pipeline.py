@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,16 +18,17 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
-from . import store
+from . import queries, store
 from .aggregate import count_cells
 from .catalogue import IndicatorCatalogue, load_catalogue
 from .errors import DeliveryRefusedError, Problem
 from .locate import AreaLocator
 from .privacy import find_personal_data
 from .read import read_table
-from .validate import AggregatedDelivery, Catalogue, EventDelivery, validate
+from .validate import AggregatedDelivery, Catalogue, EventDelivery, likely_shape, validate
 
 MAX_UNPLACED_LISTED = 50
 
@@ -62,21 +64,26 @@ class IngestResult:
 
 
 class _LocatorCache:
-    """One AreaLocator per area layer version, so repeated ingests don't rebuild the grid."""
+    """One AreaLocator per area layer version, so repeated ingests don't rebuild the grid.
+
+    The grid is built in the background (``prepare``) while the delivery is being checked; the
+    areas themselves are read from the database first, on the caller's thread.
+    """
 
     def __init__(self) -> None:
         self._key: tuple | None = None
-        self._locator: AreaLocator | None = None
+        self._locator: Future[AreaLocator] | None = None
 
-    def get(self, conn: psycopg.Connection) -> AreaLocator:
+    def prepare(self, conn: psycopg.Connection, pool: Executor) -> Future[AreaLocator]:
         key = conn.execute("SELECT count(*), max(id) FROM lagesbild.area_import").fetchone() + (
             conn.info.dbname,
             conn.info.host,
             conn.info.port,
         )
-        if self._locator is None or key != self._key:
-            codes, wkbs = store.level3_areas(conn)
-            self._locator = AreaLocator(codes, shapely.from_wkb(wkbs))
+        failed = self._locator is not None and self._locator.done() and self._locator.exception()
+        if self._locator is None or key != self._key or failed:
+            codes, wkbs = queries.level3_areas(conn)
+            self._locator = pool.submit(AreaLocator, codes, shapely.from_wkb(wkbs))
             self._key = key
         return self._locator
 
@@ -109,49 +116,59 @@ def ingest_file(
     today = today or date.today()
 
     digest = _sha256(path)
-    kind = store.actor_kind(conn, actor_id)
+    kind = queries.actor_kind(conn, actor_id)
     existing = store.find_delivery_by_content(conn, actor_id, digest)
     if existing is not None and replaces is None:
         return IngestResult(existing[0], existing[1], "", 0, 0, already_delivered=True)
 
     say("reading")
     raw = read_table(path)
-    say("checking for personal data")
-    problems = find_personal_data(raw)
-    if problems:
-        raise DeliveryRefusedError(problems)
+    # What only reads the delivery runs side by side: the privacy scan beside validation, and
+    # for single events the area grid beside both. The scan still decides first: its problems
+    # refuse the delivery whatever validation found.
+    with ThreadPoolExecutor(max_workers=1) as pool:  # one helper: the scan, then the grid
+        say("checking for personal data")
+        privacy = pool.submit(find_personal_data, raw)
+        locator = _locators.prepare(conn, pool) if likely_shape(raw) == "events" else None
+        say("validating")
+        try:
+            delivery = validate(
+                raw,
+                catalogue=Catalogue(units=catalogue.units()),
+                area_codes=set(queries.area_codes(conn)),
+                today=today,
+                default_crs=crs or "EPSG:3006",
+            )
+        except BaseException:
+            _refuse_personal_data(privacy)
+            raise
+        _refuse_personal_data(privacy)
+        del raw  # the validated rows are all that is needed from here on
+        _check_ownership(delivery, catalogue, kind, actor_id)
+        row_count = len(delivery.rows)
 
-    say("validating")
-    area_codes = set(store.area_codes(conn))
-    delivery = validate(
-        raw,
-        catalogue=Catalogue(units=catalogue.units()),
-        area_codes=area_codes,
-        today=today,
-        default_crs=crs or "EPSG:3006",
-    )
-    del raw  # the validated rows are all that is needed from here on
-    _check_ownership(delivery, catalogue, kind, actor_id)
-
-    report: dict = {}
-    unplaced: list[int] = []
-    if isinstance(delivery, EventDelivery):
-        say("placing events in areas")
-        rows = delivery.rows
-        locator = _locators.get(conn)
-        idx = locator.locate(rows["x"].to_numpy(), rows["y"].to_numpy())
-        outside = idx < 0
-        if outside.any():
-            unplaced = rows["row"].to_numpy()[outside].tolist()
-            if not allow_unplaced:
-                raise DeliveryRefusedError(_unplaced_problems(delivery.file, unplaced))
-            report["unplaced_rows"] = unplaced
-        say("counting")
-        observations = _event_cells_table(rows, locator.codes[idx[~outside]], ~outside)
-        shape = "events"
-    else:
-        observations = _aggregated_table(delivery.rows)
-        shape = "aggregated"
+        report: dict = {}
+        unplaced: list[int] = []
+        if isinstance(delivery, EventDelivery):
+            say("placing events in areas")
+            rows = delivery.rows
+            located = (locator or _locators.prepare(conn, pool)).result()
+            codes = located.codes
+            area = located.locate(rows["x"].to_numpy(), rows["y"].to_numpy())
+            outside = area < 0
+            if outside.any():
+                unplaced = rows["row"].to_numpy()[outside].tolist()
+                if not allow_unplaced:
+                    raise DeliveryRefusedError(_unplaced_problems(delivery.file, unplaced))
+                report["unplaced_rows"] = unplaced
+            say("counting")
+            observations = _event_cells_table(delivery, codes, area)
+            shape = "events"
+            del rows
+        else:
+            observations = _aggregated_table(delivery.rows)
+            shape = "aggregated"
+        del delivery  # the rows are not stored, and need not be held while storing
 
     say("storing")
     delivery_id, flags = store.save_delivery(
@@ -161,7 +178,7 @@ def ingest_file(
             file_name=path.name,
             content_sha256=digest,
             shape=shape,
-            row_count=len(delivery.rows),
+            row_count=row_count,
             observations=observations,
             replaces_id=replaces,
             report=report,
@@ -171,7 +188,7 @@ def ingest_file(
         delivery_id,
         "pending",
         shape,
-        len(delivery.rows),
+        row_count,
         len(observations),
         flags,
         unplaced_rows=unplaced,
@@ -186,6 +203,12 @@ def _sha256(path: Path) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def _refuse_personal_data(scan: Future[list[Problem]]) -> None:
+    problems = scan.result()
+    if problems:
+        raise DeliveryRefusedError(problems)
 
 
 def _check_ownership(
@@ -225,23 +248,36 @@ def _unplaced_problems(file: str, rows: list[int]) -> list[Problem]:
     return problems
 
 
-def _event_cells_table(rows: pd.DataFrame, area: np.ndarray, keep: np.ndarray) -> pa.Table:
+def _event_cells_table(delivery: EventDelivery, codes: np.ndarray, area: np.ndarray) -> pa.Table:
     """Events → one row per area × week × indicator: the count, the weekday and hour
     distributions, the hour of the week of each event (for double-report checks) and the
     actor's own references (so it can link back to its records).
 
-    ``keep`` masks out unplaced events column by column (no copy of the whole frame).
+    ``area`` indexes each event's area in ``codes`` (-1: unplaced, left out). The cells come
+    in the order the store writes them (indicator, week, area).
     """
-    weekday = rows["weekday"].to_numpy()[keep].astype(np.int16)
-    hour = rows["hour"].to_numpy()[keep].astype(np.int16)
+    rows = delivery.rows
+    placed = area >= 0
+    everything = bool(placed.all())
+
+    def kept(values):
+        if isinstance(values, pa.Array):
+            return values if everything else pc.filter(values, pa.array(placed))
+        return values if everything else values[placed]
+
+    by_code = np.argsort(codes)
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[by_code] = np.arange(len(codes))
+    weekday = kept(rows["weekday"].to_numpy()).astype(np.int16)
+    hour = kept(rows["hour"].to_numpy()).astype(np.int16)
     cells = count_cells(
-        area,
-        rows["indicator"].to_numpy()[keep],
-        rows["week_start"].to_numpy()[keep],
+        pd.Categorical.from_codes(rank[kept(area)], codes[by_code]),
+        kept(pa.array(rows["indicator"].array)),
+        kept(rows["week_start"].to_numpy()),
         weekday,
         hour,
+        order=("indicator", "week_start", "area_code"),
     )
-    refs = rows["source_ref"][keep]
     columns = {
         "area_code": pa.array(cells.area_code, pa.string()),
         "week_start": pa.array(cells.week_start, pa.date32()),
@@ -251,15 +287,21 @@ def _event_cells_table(rows: pd.DataFrame, area: np.ndarray, keep: np.ndarray) -
         "by_hour": _matrix_lists(cells.by_hour),
         "event_hours": cells.per_cell(weekday * 24 + hour),
     }
-    if refs.notna().any():
-        columns["source_refs"] = cells.per_cell(pa.array(refs.fillna(""), pa.string()))
+    refs = delivery.source_refs
+    if refs is None:
+        refs = pa.array(rows["source_ref"].to_numpy(), pa.string(), from_pandas=True)
+    refs = kept(refs)
+    if refs.null_count < len(refs):
+        columns["source_refs"] = cells.per_cell(pc.fill_null(refs, ""))
     return pa.table(columns)
 
 
 def _matrix_lists(matrix: np.ndarray) -> pa.ListArray:
+    """Rows of a (cells, width) count matrix as Arrow lists of int32 (the stored type)."""
     rows, width = matrix.shape
     offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.reshape(-1)))
+    values = pa.array(matrix.reshape(-1)).cast(pa.int32())
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
 def _aggregated_table(rows: pd.DataFrame) -> pa.Table:

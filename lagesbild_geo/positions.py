@@ -40,7 +40,7 @@ def parse_coordinates(
     """Decimal numbers (decimal comma or point) as float64; NaN and a problem where not."""
     cells = arrow_strings(column)
     numbers = None
-    if not pc.any(pc.match_substring(cells, ",")).as_py():
+    if not _has_byte(cells, b","):
         try:  # the common case; a failing cast is slow, hence the comma test first
             numbers = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
         except pa.ArrowInvalid:
@@ -63,6 +63,18 @@ def parse_coordinates(
             ),
         )
     return numbers, bad
+
+
+def _has_byte(cells: pa.Array, byte: bytes) -> bool:
+    """Whether any cell holds ``byte`` (one pass over the values' bytes, no per-cell call)."""
+    offsets = np.frombuffer(
+        cells.buffers()[1], dtype=np.int32, count=len(cells) + 1, offset=cells.offset * 4
+    )
+    data = cells.buffers()[2]
+    if data is None or offsets[-1] == offsets[0]:
+        return False
+    values = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return bool((values == byte[0]).any())
 
 
 def resolve_crs(text: str) -> str:
@@ -131,14 +143,16 @@ def to_sweref(
     ``crs_codes`` index each row into ``sources`` (see ``crs_per_row``); for lat/lon
     (``geographic``) ``x`` is the longitude and ``y`` the latitude.
     """
-    east = np.full(len(x), np.nan)
-    north = np.full(len(x), np.nan)
-    for k, source in enumerate(sources):
-        chosen = crs_codes == k
-        if source == "EPSG:3006":
-            east[chosen], north[chosen] = x[chosen], y[chosen]
-        elif chosen.any():
-            east[chosen], north[chosen] = _transformer(source).transform(x[chosen], y[chosen])
+    if sources == ["EPSG:3006"]:
+        east, north = x, y  # already SWEREF 99 TM: nothing to transform or copy
+    else:
+        east, north = np.full(len(x), np.nan), np.full(len(x), np.nan)
+        for k, source in enumerate(sources):
+            chosen = crs_codes == k
+            if source == "EPSG:3006":
+                east[chosen], north[chosen] = x[chosen], y[chosen]
+            elif chosen.any():
+                east[chosen], north[chosen] = _transformer(source).transform(x[chosen], y[chosen])
     outside = ~(
         (east >= SWEREF_EAST[0])
         & (east <= SWEREF_EAST[1])

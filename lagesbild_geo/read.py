@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from lagesbild_geo.errors import DeliveryRefusedError, Problem
@@ -32,6 +34,8 @@ CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 SEPARATORS = (";", ",", "\t")
 SHEET_NAMES = ("data", "leverans", "delivery")
 """Sheets preferred over the first one when an actor's workbook has several (lower case)."""
+_BLANK = re.compile(rb"[ \t\n\r\x0b\x0c\x1c-\x1f]*\Z")
+"""ASCII that ``str.isspace`` calls blank, without decoding a whole file to ask it."""
 MAX_LISTED_RAGGED = 20
 """Ragged rows listed one by one; beyond this a single summary problem counts the rest."""
 
@@ -86,11 +90,13 @@ def _refuse(name: str, reason: str, row: int | None = None) -> None:
 # --- CSV -----------------------------------------------------------------------------------
 
 
-def _decode(name: str, data: bytes) -> tuple[str, bytes]:
-    """Decode strictly as UTF-8, falling back to Windows-1252 only when the bytes are not UTF-8.
+def _decode(name: str, data: bytes) -> tuple[bytes, str | None]:
+    """The bytes as UTF-8 (without BOM), and the decoded text when decoding had to happen.
 
     UTF-8 is tried first because cp1252 accepts almost any byte sequence and would silently
-    turn UTF-8 "ö" into "Ã¶". Returns the text and its UTF-8 bytes (without BOM) for pyarrow.
+    turn UTF-8 "ö" into "Ã¶"; only bytes that are not UTF-8 are read as Windows-1252. Plain
+    ASCII is UTF-8 as it stands: it is not decoded here (a big file would be held twice), so
+    the text is ``None`` and the caller decodes what it needs.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(data):
         _refuse(name, "the file is UTF-16 encoded (Excel 'Unicode text'); save it as CSV UTF-8")
@@ -98,15 +104,17 @@ def _decode(name: str, data: bytes) -> tuple[str, bytes]:
         _refuse(name, "this is an Excel workbook with a CSV name; save it as .xlsx or as CSV")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if data.isascii():
+        return data, None
     try:
-        return data.decode("utf-8"), data
+        return data, data.decode("utf-8")
     except UnicodeDecodeError:
         pass
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
         _refuse(name, "the text is neither UTF-8 nor Windows-1252; save it as CSV UTF-8")
-    return text, text.encode("utf-8")
+    return text.encode("utf-8"), text
 
 
 def _looks_utf16(data: bytes) -> bool:
@@ -122,30 +130,40 @@ def _sniff_separator(header_line: str) -> str:
 
 
 def _read_csv(name: str, data: bytes) -> RawTable:
-    text, encoded = _decode(name, data)
-    if not text or text.isspace():
+    encoded, text = _decode(name, data)
+    blank = _BLANK.match(encoded) is not None if text is None else text.isspace()
+    if not encoded or blank:
         _refuse(name, "the file contains only blank space, no header and no data")
-    start = len(text) - len(text[:1000].lstrip("\r\n")) if text[0] in "\r\n" else 0
-    end = text.find("\n", start)
-    first_line = text[start : end if end >= 0 else len(text)]
+    if encoded[:1] in (b"\r", b"\n"):  # blank lines above the header
+        text = encoded.decode("utf-8") if text is None else text
+        start = len(text) - len(text[:1000].lstrip("\r\n"))
+        end = text.find("\n", start)
+        return _read_csv_slow(name, text, _sniff_separator(text[start : end if end >= 0 else None]))
+    end = encoded.find(b"\n")
+    first_line = encoded[: end if end >= 0 else None].decode("utf-8")
     sep = _sniff_separator(first_line)
     header = next(csv.reader(io.StringIO(first_line), delimiter=sep))
-    if text[0] in "\r\n":
-        return _read_csv_slow(name, text, sep)  # blank lines above the header
     fast = _read_csv_fast(encoded, sep, len(header))
     if fast is None:
-        return _read_csv_slow(name, text, sep)
+        return _read_csv_slow(name, encoded.decode("utf-8") if text is None else text, sep)
     header, frame = fast
     rows = np.arange(2, len(frame) + 2, dtype=np.int64)
     return _finish(name, header, frame, rows)
 
 
 def _read_csv_fast(encoded: bytes, sep: str, width: int) -> tuple[list[str], pd.DataFrame] | None:
-    """Parse with pyarrow; ``None`` when row numbers could not be trusted or parsing failed."""
+    """Parse with pyarrow; ``None`` when row numbers could not be trusted or parsing failed.
+
+    The parser skips blank lines and joins quoted line breaks, both of which leave fewer
+    rows than line feeds; a lone carriage return (an old Mac line end) makes more. So the
+    row count settles it, except when a carriage return could make up for a blank line.
+    """
     end = len(encoded)
     while end and encoded[end - 1] in b"\r\n":
         end -= 1  # trailing blank lines carry no data
-    if encoded.find(b"\n\n", 0, end) >= 0 or encoded.find(b"\n\r\n", 0, end) >= 0:
+    if encoded.find(b"\r", 0, end) >= 0 and (
+        encoded.find(b"\n\n", 0, end) >= 0 or encoded.find(b"\n\r\n", 0, end) >= 0
+    ):
         return None  # blank rows: the slow path keeps their numbers
     names = [f"f{i}" for i in range(width)]
     try:
@@ -323,8 +341,16 @@ def _finish(name: str, header: list[str], frame: pd.DataFrame, rows: np.ndarray)
     frame.columns = [header[i] for i in keep]
     blank = np.ones(len(frame), dtype=bool)
     for column_name in frame.columns:
-        blank &= (frame[column_name].str.len() == 0).to_numpy()
+        blank &= _is_empty(frame[column_name])
+        if not blank.any():
+            break
     if blank.any():
         frame = frame[~blank].reset_index(drop=True)
         rows = rows[~blank]
     return RawTable(file=name, frame=frame, rows=rows)
+
+
+def _is_empty(column: pd.Series) -> np.ndarray:
+    """Cells holding the empty string (a byte count in Arrow, not a character count)."""
+    lengths = pc.binary_length(pa.array(column.array, type=pa.string(), from_pandas=True))
+    return pc.fill_null(pc.equal(lengths, 0), False).to_numpy(zero_copy_only=False)

@@ -7,7 +7,6 @@ Values are always bound parameters or COPY rows; identifiers are never composed 
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,9 +16,9 @@ import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import shapely
 
+from . import pgcopy
 from .catalogue import IndicatorCatalogue
 from .errors import ConflictError, InputError, NotFoundError
 
@@ -177,8 +176,8 @@ OBSERVATION_COLUMNS = {
     "indicator": pa.string(),
     "numerator": pa.int64(),
     "denominator": pa.int64(),
-    "by_weekday": pa.list_(pa.int64()),
-    "by_hour": pa.list_(pa.int64()),
+    "by_weekday": pa.list_(pa.int32()),
+    "by_hour": pa.list_(pa.int32()),
     "event_hours": pa.list_(pa.int16()),
     "source_refs": pa.list_(pa.string()),
 }
@@ -200,18 +199,7 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
     Double reporting: events of the same indicator in the same area and hour delivered by a
     different actor (in a pending or approved delivery) are flagged for the reviewer.
     """
-    obs = new.observations
-    if isinstance(obs, pd.DataFrame):
-        obs = pa.Table.from_pandas(obs, preserve_index=False)
-    obs = obs.cast(
-        obs.schema.set(
-            obs.schema.get_field_index("week_start"), pa.field("week_start", pa.date32())
-        )
-    )
-    # The order of both observation indexes: a large COPY then appends to them.
-    obs = obs.sort_by(
-        [("indicator", "ascending"), ("week_start", "ascending"), ("area_code", "ascending")]
-    )
+    obs = _observation_table(new.observations)
     weeks = pc.min_max(obs["week_start"]).as_py()
     with conn.transaction():
         if new.replaces_id is not None:
@@ -232,33 +220,31 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
                 json.dumps(new.report or {}, ensure_ascii=False),
             ),
         ).fetchone()
-        with conn.cursor().copy(
-            "COPY lagesbild.observation (delivery_id, area_code, week_start, indicator_id,"
-            " numerator, denominator, by_weekday, by_hour, event_hours, source_refs)"
-            " FROM STDIN WITH (FORMAT csv)"
-        ) as copy:
-            copy.write(_observations_csv(delivery_id, obs))
-        _check_references(conn, delivery_id)
+        with conn.cursor().copy(pgcopy.COPY_OBSERVATIONS) as copy:
+            pgcopy.write_observations(copy, delivery_id, obs)
+        _check_references(conn, obs)
         flags = _flag_double_reports(conn, delivery_id) if new.shape == "events" else 0
 
         _log(conn, delivery_id, "received", new.actor_id, new.file_name)
     return delivery_id, flags
 
 
-def _check_references(conn: psycopg.Connection, delivery_id: int) -> None:
-    """Every stored cell names a level-3 area and a catalogue indicator (one set query)."""
+def _check_references(conn: psycopg.Connection, obs: pa.Table) -> None:
+    """Every stored cell names a level-3 area and a catalogue indicator (one set query over
+    the delivery's distinct codes, not its cells)."""
     bad = conn.execute(
         """
-        SELECT 'area ' || o.area_code FROM lagesbild.observation o
-        WHERE o.delivery_id = %(id)s AND NOT EXISTS (
-            SELECT 1 FROM lagesbild.area a WHERE a.code = o.area_code AND a.level = 3)
+        SELECT 'area ' || c FROM unnest(%(areas)s::text[]) AS c
+        WHERE NOT EXISTS (SELECT 1 FROM lagesbild.area a WHERE a.code = c AND a.level = 3)
         UNION
-        SELECT 'indicator ' || o.indicator_id FROM lagesbild.observation o
-        WHERE o.delivery_id = %(id)s AND NOT EXISTS (
-            SELECT 1 FROM lagesbild.indicator i WHERE i.id = o.indicator_id)
+        SELECT 'indicator ' || i FROM unnest(%(indicators)s::text[]) AS i
+        WHERE NOT EXISTS (SELECT 1 FROM lagesbild.indicator x WHERE x.id = i)
         LIMIT 5
         """,
-        {"id": delivery_id},
+        {
+            "areas": pc.unique(obs["area_code"]).to_pylist(),
+            "indicators": pc.unique(obs["indicator"]).to_pylist(),
+        },
     ).fetchall()
     if bad:
         raise InputError(
@@ -283,41 +269,40 @@ def _check_replaceable(conn: psycopg.Connection, old_id: int, actor_id: str) -> 
         )
 
 
-def _observations_csv(delivery_id: int, obs: pa.Table) -> bytes:
-    """The whole observation table as one CSV block for COPY, built column-wise in Arrow.
-
-    Row-by-row ``write_row`` costs tens of microseconds a row; a million-event delivery has a
-    quarter of a million cells. List columns become PostgreSQL array literals.
-    """
+def _observation_table(observations: pa.Table | pd.DataFrame) -> pa.Table:
+    """The cells with the columns and types of ``OBSERVATION_COLUMNS``, in the order of both
+    observation indexes (indicator, week, area), so that a large COPY appends to them."""
+    obs = observations
+    if isinstance(obs, pd.DataFrame):
+        obs = pa.Table.from_pandas(obs, preserve_index=False)
     n = obs.num_rows
-    columns = {"delivery_id": pa.array(np.full(n, delivery_id, dtype=np.int64))}
-    for name, kind in OBSERVATION_COLUMNS.items():
-        column = obs[name] if name in obs.column_names else pa.nulls(n, kind)
-        if pa.types.is_list(kind):
-            column = _pg_array_literals(column.cast(kind), quote=kind.value_type == pa.string())
-        else:
-            column = column.cast(kind)
-        columns[name] = column
-    sink = io.BytesIO()
-    pa_csv.write_csv(
-        pa.table(columns),
-        sink,
-        write_options=pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
-    )
-    return sink.getvalue()
+    obs = pa.table(
+        {
+            name: (obs[name] if name in obs.column_names else pa.nulls(n, kind)).cast(kind)
+            for name, kind in OBSERVATION_COLUMNS.items()
+        }
+    ).combine_chunks()
+    keys = [obs[name] for name in ("indicator", "week_start", "area_code")]
+    if any(key.null_count for key in keys):
+        return obs.sort_by(
+            [("indicator", "ascending"), ("week_start", "ascending"), ("area_code", "ascending")]
+        )
+    key = np.zeros(n, dtype=np.int64)
+    for column in keys:
+        rank, size = _sort_rank(column.chunk(0) if column.num_chunks else column.combine_chunks())
+        key = key * size + rank
+    if n and (np.diff(key) < 0).any():
+        obs = obs.take(pa.array(np.argsort(key, kind="stable")))
+    return obs
 
 
-def _pg_array_literals(lists: pa.ChunkedArray | pa.Array, *, quote: bool) -> pa.Array:
-    """``[1, 2]`` → ``'{1,2}'``; strings are double-quoted with ``"`` and ``\\`` escaped."""
-    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
-    values = pc.cast(lists.values, pa.string())  # the raw child: offsets index into it
-    if quote:
-        values = pc.replace_substring(values, "\\", "\\\\")
-        values = pc.replace_substring(values, '"', '\\"')
-        values = pc.binary_join_element_wise('"', values, '"', "")
-    rebuilt = pa.ListArray.from_arrays(lists.offsets, values, mask=lists.is_null())
-    joined = pc.binary_join(rebuilt, ",")
-    return pc.binary_join_element_wise("{", joined, "}", "")
+def _sort_rank(values: pa.Array) -> tuple[np.ndarray, int]:
+    """Each value's rank among the distinct values (Arrow's sort order), and how many there are."""
+    encoded = pc.dictionary_encode(values)
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[encoded.indices.to_numpy()], max(len(order), 1)
 
 
 def _flag_double_reports(conn: psycopg.Connection, delivery_id: int) -> int:
@@ -446,54 +431,6 @@ def _log(conn: psycopg.Connection, delivery_id: int, action: str, by_whom: str, 
         " VALUES (%s, %s, %s, %s)",
         (delivery_id, action, by_whom, detail),
     )
-
-
-# -- reads used by the CLI and the pipeline ----------------------------------------------------
-
-
-def list_deliveries(conn: psycopg.Connection, status: str | None = None) -> list[dict]:
-    rows = conn.execute(
-        """
-        SELECT d.id, d.actor_id, a.kind, d.file_name, d.shape, d.status, d.row_count,
-               d.first_week, d.last_week, d.received_at, d.reviewed_by, d.reviewed_at,
-               d.review_reason, d.replaces_id,
-               (SELECT count(*) FROM lagesbild.double_report r
-                 WHERE d.id IN (r.delivery_a, r.delivery_b)) AS double_reports
-        FROM lagesbild.delivery d JOIN lagesbild.actor a ON a.id = d.actor_id
-        WHERE %(status)s::text IS NULL OR d.status = %(status)s
-        ORDER BY d.id
-        """,
-        {"status": status},
-    )
-    names = [c.name for c in rows.description]
-    return [dict(zip(names, r, strict=True)) for r in rows]
-
-
-def level3_areas(conn: psycopg.Connection) -> tuple[list[str], list[bytes]]:
-    rows = conn.execute(
-        "SELECT code, ST_AsBinary(geom) FROM lagesbild.area WHERE level = 3 ORDER BY code"
-    ).fetchall()
-    return [r[0] for r in rows], [bytes(r[1]) for r in rows]
-
-
-def area_codes(conn: psycopg.Connection, level: int = 3) -> list[str]:
-    return [
-        r[0]
-        for r in conn.execute(
-            "SELECT code FROM lagesbild.area WHERE level = %s ORDER BY code", (level,)
-        )
-    ]
-
-
-def actor_kind(conn: psycopg.Connection, actor_id: str) -> str:
-    row = conn.execute("SELECT kind FROM lagesbild.actor WHERE id = %s", (actor_id,)).fetchone()
-    if row is None:
-        known = [r[0] for r in conn.execute("SELECT id FROM lagesbild.actor ORDER BY id")]
-        raise NotFoundError(
-            f"Unknown actor {actor_id!r}; known actors: {', '.join(known) or '(none yet)'}. "
-            "Add one with 'lagesbild actors add'."
-        )
-    return row[0]
 
 
 # -- analysis results (publish.hotspots, publish.trends) ---------------------------------------

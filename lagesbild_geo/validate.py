@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lagesbild_geo.errors import DeliveryRefusedError, Problem
 from lagesbild_geo.periods import (
+    arrow_strings,
     distinct,
     iso_week_start,
     parse_counts,
@@ -49,6 +52,7 @@ from lagesbild_geo.read import RawTable
 # for callers that know them from this module.
 __all__ = [
     "COLUMN_NAMES",
+    "likely_shape",
     "MAX_ROWS_PER_CHECK",
     "RATIO_UNITS",
     "AggregatedDelivery",
@@ -118,11 +122,13 @@ class EventDelivery:
     """Single events with their week, weekday, hour and position in SWEREF 99 TM (EPSG:3006).
 
     ``rows`` columns: row, indicator, week_start, weekday (0 = Monday), hour, hour_start (local
-    time truncated to the hour), x, y, source_ref.
+    time truncated to the hour), x, y, source_ref. ``source_refs`` holds the same references
+    as an Arrow array (null where empty), for the stages that work in Arrow.
     """
 
     file: str
     rows: pd.DataFrame
+    source_refs: pa.Array | None = field(default=None, repr=False, compare=False)
 
 
 # --- problems ------------------------------------------------------------------------------
@@ -196,6 +202,16 @@ def validate(
     if has_area:
         return _validate_aggregated(raw, columns, problems, catalogue, area_codes, today)
     return _validate_events(raw, columns, problems, catalogue, today, default_crs)
+
+
+def likely_shape(raw: RawTable) -> str | None:
+    """ "events" or "aggregated" as the column names suggest, before any check (``None``: mixed
+    or neither). Lets a caller start preparing for a shape; ``validate`` decides."""
+    keys = {_CANONICAL.get(fold_name(name).replace("_", "")) for name in raw.frame.columns}
+    has_area, has_position = "area" in keys, bool({"x", "y", "lat", "lon"} & keys)
+    if has_area != has_position:
+        return "aggregated" if has_area else "events"
+    return None
 
 
 def _map_columns(raw: RawTable, problems: Problems) -> dict[str, str]:
@@ -350,10 +366,18 @@ def _validate_aggregated(
 
 def _source_refs(frame: pd.DataFrame, columns: dict[str, str]) -> pd.Series:
     """The actor's own reference per row; empty cells become None."""
-    if "source_ref" not in columns:
+    refs = _arrow_source_refs(frame, columns)
+    if refs is None:
         return pd.Series([None] * len(frame), dtype=object)
-    refs = frame[columns["source_ref"]].str.strip()
-    return refs.astype(object).where(refs.ne("") & refs.notna(), None)
+    return pd.Series(refs.to_numpy(zero_copy_only=False), index=frame.index, dtype=object)
+
+
+def _arrow_source_refs(frame: pd.DataFrame, columns: dict[str, str]) -> pa.Array | None:
+    """The references trimmed, empty ones null; ``None`` without a reference column."""
+    if "source_ref" not in columns:
+        return None
+    refs = pc.utf8_trim_whitespace(arrow_strings(frame[columns["source_ref"]]))
+    return pc.if_else(pc.equal(refs, ""), pa.scalar(None, pa.string()), refs)
 
 
 # --- single events -------------------------------------------------------------------------
@@ -396,22 +420,24 @@ def _validate_events(
         if parsed is not None and parsed[0] > today:
             date_errors[k] = f"the date {parsed[0].isoformat()} lies in the future"
     bad |= report_distinct(problems, date_codes, date_errors, columns["period"])
+    # Dates and times repeat: everything derived from them is computed per distinct value
+    # and only gathered per row.
     epoch = date(1970, 1, 1).toordinal()
-    days = np.array([d[0].toordinal() - epoch if d else 0 for d in dates], np.int64)[date_codes]
+    day_of = np.array([d[0].toordinal() - epoch if d else 0 for d in dates], np.int64)
     if "time" in columns:
         time_codes, times, time_errors = parse_distinct(frame[columns["time"]], parse_time)
         bad |= report_distinct(problems, time_codes, time_errors, columns["time"])
-        minutes = np.array([t if t is not None else 0 for t in times], np.int64)[time_codes]
+        minute_of = np.array([t if t is not None else 0 for t in times], np.int64)
     else:
-        given = np.array([d[1] if d and d[1] is not None else -1 for d in dates], np.int64)
-        minutes = given[date_codes]
-        missing = (minutes < 0) & ~bad
+        time_codes = date_codes
+        minute_of = np.array([d[1] if d and d[1] is not None else -1 for d in dates], np.int64)
+        missing = (minute_of < 0)[date_codes] & ~bad
         problems.rows(
             missing,
             columns["period"],
             "no time of day: add a time column (tid) or write date and time",
         )
-        minutes = np.maximum(minutes, 0)
+        minute_of = np.maximum(minute_of, 0)
 
     x_name, y_name = (
         (columns["lon"], columns["lat"]) if geographic else (columns["x"], columns["y"])
@@ -424,23 +450,31 @@ def _validate_events(
     east, north = to_sweref(problems, x, y, crs_codes, sources, geographic, x_name)
     problems.raise_if_any()
 
-    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday
-    hour = minutes // 60
+    refs = _arrow_source_refs(frame, columns)
+    weekday_of = (day_of + 3) % 7  # 1970-01-01 was a Thursday
+    hour_of = minute_of // 60
+    hour_start = (day_of * 86_400)[date_codes]
+    hour_start += (hour_of * 3_600)[time_codes]
     rows = pd.DataFrame(
         {
-            "row": raw.rows.astype(np.int64),
+            "row": raw.rows.astype(np.int64, copy=False),
             "indicator": strings(indicators, ind_codes),
-            "week_start": (days - weekday).astype("datetime64[D]").astype("datetime64[s]"),
-            "weekday": weekday.astype(np.int8),
-            "hour": hour.astype(np.int8),
-            "hour_start": (days * 86_400 + hour * 3_600).astype("datetime64[s]"),
+            "week_start": ((day_of - weekday_of) * 86_400).view("datetime64[s]")[date_codes],
+            "weekday": weekday_of.astype(np.int8)[date_codes],
+            "hour": hour_of.astype(np.int8)[time_codes],
+            "hour_start": hour_start.view("datetime64[s]"),
             "x": east,
             "y": north,
-            "source_ref": _source_refs(frame, columns),
-        }
+            "source_ref": pd.Series(
+                [None] * n if refs is None else refs.to_numpy(zero_copy_only=False), dtype=object
+            ),
+        },
+        copy=False,  # fresh arrays: no need to copy them into blocks
     )
-    _refuse_duplicate_events(problems, rows, days * 1440 + minutes, ind_codes)
-    return EventDelivery(file=raw.file, rows=rows)
+    minute = (day_of * 1440)[date_codes]
+    minute += minute_of[time_codes]
+    _refuse_duplicate_events(problems, rows, minute, ind_codes)
+    return EventDelivery(file=raw.file, rows=rows, source_refs=refs)
 
 
 def _refuse_duplicate_events(
@@ -458,9 +492,11 @@ def _refuse_duplicate_events(
             mixed ^= np.ascontiguousarray(part).view(np.uint64)
             mixed *= np.uint64(0x9E3779B97F4A7C15)
             mixed ^= mixed >> np.uint64(29)
-    candidates = np.flatnonzero(pd.Series(mixed).duplicated(keep=False).to_numpy())
-    if len(candidates) == 0:
+    ordered = np.sort(mixed)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(repeated) == 0:
         return
+    candidates = np.flatnonzero(np.isin(mixed, repeated))
     key = pd.DataFrame({f"k{j}": part[candidates] for j, part in enumerate(parts)})
     key["ref"] = rows["source_ref"].to_numpy()[candidates]
     key = key.fillna({"ref": ""})

@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from lagesbild_geo import store
+from lagesbild_geo import queries, store
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.settings import REPO_ROOT
 
@@ -78,7 +78,7 @@ def load(conn, k: int = 5) -> dict:
     store.replace_areas(conn, read_areas(), source="test", report={}, k=k)
     for actor_id, (kind, name) in ACTORS.items():
         store.upsert_actor(conn, actor_id, kind, name)
-    codes = store.area_codes(conn)
+    codes = queries.area_codes(conn)
     rng = np.random.default_rng(2026)
     ids: dict[str, int] = {}
 

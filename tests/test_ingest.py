@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lagesbild_geo import store
+from lagesbild_geo import queries
 from lagesbild_geo.errors import DeliveryRefusedError, NotFoundError
 from lagesbild_geo.pipeline import ingest_file
 
@@ -228,7 +228,7 @@ def test_double_reporting_across_actors_is_flagged(ready_conn, tmp_path, demo_la
     assert flags == [
         ("2101", "skadegorelse", "2026-03-04 22:00:00", a.delivery_id, b.delivery_id, 1, 1)
     ]
-    listed = {d["id"]: d["double_reports"] for d in store.list_deliveries(ready_conn)}
+    listed = {d["id"]: d["double_reports"] for d in queries.list_deliveries(ready_conn)}
     assert listed == {a.delivery_id: 1, b.delivery_id: 1}
 
 
