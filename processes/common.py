@@ -274,3 +274,26 @@ class JobManager(PostgreSQLManager):
             },
         )
         super().__init__(manager_def)
+
+
+def install_process_template_lookup() -> None:
+    """Let pygeoapi's HTML pages find a process's templates under its ``process-`` key.
+
+    ``describe_processes`` renders HTML with ``API.get_dataset_templates(process_id)``, which
+    looks the id up in ``resources``: for ``early-warning`` that raised KeyError (a 500, found
+    by schemathesis), and ``hotspots`` silently took the result collection's entry. Called once
+    per worker by ``lagesbild_geo.serve.create_app``.
+    """
+    from pygeoapi.api import API
+
+    if getattr(API.get_dataset_templates, "lagesbild", False):
+        return
+
+    def get_dataset_templates(self, dataset: str) -> dict:
+        resources = self.config["resources"]
+        key = PROCESS_KEY_PREFIX + dataset
+        entry = resources.get(key) if key in resources else resources.get(dataset, {})
+        return entry.get("templates") or self.tpl_config["server"]["templates"]
+
+    get_dataset_templates.lagesbild = True
+    API.get_dataset_templates = get_dataset_templates
