@@ -24,7 +24,7 @@ import shapely
 from . import queries, store
 from .aggregate import count_cells
 from .catalogue import IndicatorCatalogue, load_catalogue
-from .errors import DeliveryRefusedError, Problem
+from .errors import ConflictError, DeliveryRefusedError, Problem
 from .locate import AreaLocator
 from .privacy import find_personal_data
 from .read import read_table
@@ -118,7 +118,12 @@ def ingest_file(
     digest = _sha256(path)
     kind = queries.actor_kind(conn, actor_id)
     existing = store.find_delivery_by_content(conn, actor_id, digest)
-    if existing is not None and replaces is None:
+    if existing is not None:
+        if replaces is not None:
+            raise ConflictError(
+                f"This exact file was already delivered as delivery {existing[0]} "
+                f"({existing[1]}); a correction must differ from it."
+            )
         return IngestResult(existing[0], existing[1], "", 0, 0, already_delivered=True)
 
     say("reading")

@@ -92,3 +92,9 @@ def test_withdraw_is_the_owners_right(ready_conn, tmp_path):
     assert _approved_total(ready_conn) == 0
     with pytest.raises(ConflictError, match="is withdrawn"):
         store.change_status(ready_conn, d, "approve", by_whom="anna")
+
+
+def test_a_correction_identical_to_a_delivery_is_refused(ready_conn, tmp_path):
+    old = _deliver(ready_conn, tmp_path, "a.csv", "1101,2026-W07,ran,4\n")
+    with pytest.raises(ConflictError, match=f"already delivered as delivery {old}"):
+        _deliver(ready_conn, tmp_path, "a.csv", "1101,2026-W07,ran,4\n", replaces=old)
