@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import tempfile
 from pathlib import Path
 
@@ -20,19 +19,14 @@ from pytest_postgresql import factories
 
 from lagesbild_geo.cluster import Cluster
 from lagesbild_geo.db import migrate
+from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AREAS = REPO.parent / "shared" / "areas"
 TEST_DATA = REPO / "tests" / "data"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-PG_PORT = _free_port()
+PG_PORT = free_port()
 PG_PASSWORD = secrets.token_urlsafe(16)
 PG_USER = "lagesbild"
 

@@ -46,8 +46,9 @@ CASES = [
 
 
 def test_the_corpus_is_large_enough():
-    broken = [p for p in TEST_DATA.iterdir() if p.is_file() and p.suffix != ".md"
-              and p.suffix != ".py"]
+    broken = [
+        p for p in TEST_DATA.iterdir() if p.is_file() and p.suffix != ".md" and p.suffix != ".py"
+    ]
     assert len(broken) >= 15
     assert sorted(p.name for p in broken) == sorted(c[0] for c in CASES)
 

@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 from lagesbild_geo.cli import main
 
-from .conftest import REPO, _free_port
+from .conftest import REPO
+from .servers import free_port
 
 
 def _all_commands(group: click.Group, prefix=()):
@@ -130,7 +131,7 @@ def test_a_refused_delivery_exits_2_and_names_row_and_column(cli, tmp_path):
 def test_embedded_cluster_up_status_down(tmp_path, monkeypatch):
     monkeypatch.delenv("LAGESBILD_DATABASE_URL", raising=False)
     monkeypatch.setenv("LAGESBILD_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("LAGESBILD_PG_PORT", str(_free_port()))
+    monkeypatch.setenv("LAGESBILD_PG_PORT", str(free_port()))
     runner = CliRunner()
     try:
         up = runner.invoke(main, ["db", "up"])

@@ -8,8 +8,6 @@ written. The server connects as the reader role, as in production.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ import requests
 from lagesbild_geo import publish
 from lagesbild_geo.demo import plan_patterns, read_demo_layer, weeks_of_history
 from tests.conftest import PG_PASSWORD, PG_PORT, PG_USER
+from tests.servers import running_server
 
 pytestmark = pytest.mark.server
 
@@ -30,12 +29,6 @@ BIN = Path(sys.executable).parent
 COPY = "lagesbild_analysis_serve"
 TOKEN = "test-analysis-token"
 READER_PASSWORD = "reader-test-pw"  # the same as test_server_features.py (the role is global)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -72,42 +65,16 @@ def nightly(database, planted):
 
 @pytest.fixture(scope="module")
 def server(database, nightly, tmp_path_factory):
-    port = _free_port()
-    data_dir = tmp_path_factory.mktemp("serve-analysis")
-    env = {
-        **os.environ,
-        "LAGESBILD_DATABASE_URL": database,
-        "LAGESBILD_PUBLIC_DATABASE_URL": database.replace(
-            f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:{READER_PASSWORD}"
-        ),
-        "LAGESBILD_DATA_DIR": str(data_dir),
-        "LAGESBILD_PORT": str(port),
-        "LAGESBILD_WORKERS": "2",
-        "LAGESBILD_ANALYSIS_TOKEN": TOKEN,
-    }
-    log = (data_dir / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(BIN / "lagesbild"), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+    public = database.replace(
+        f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:{READER_PASSWORD}"
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "/processes", timeout=5).status_code == 200:
-                break
-        except requests.RequestException:  # not listening yet, or busy starting
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("server did not start:\n" + (data_dir / "server.log").read_text())
-        time.sleep(0.3)
-    yield {"url": base, "data_dir": data_dir}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_server(
+        database_url=database,
+        public_url=public,
+        data_dir=tmp_path_factory.mktemp("serve-analysis"),
+        LAGESBILD_ANALYSIS_TOKEN=TOKEN,
+    ) as srv:
+        yield srv
 
 
 def _execute(server, process, inputs, **headers):

@@ -17,8 +17,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +32,7 @@ from lagesbild_geo import publish
 from lagesbild_geo.cluster import Cluster
 from lagesbild_geo.db import migrate
 from tests.publish_data import load
+from tests.servers import free_port, running_server
 
 pytestmark = pytest.mark.server
 
@@ -44,12 +43,6 @@ READER_PASSWORD = "reader-robustness-pw"
 MAX_EXAMPLES = 8
 MIN_REQUESTS = 500
 SEED = 20260316
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- fixtures ----------------------------------------------------------------------------------
@@ -65,7 +58,7 @@ def cluster():
     """
     data_dir = Path(tempfile.mkdtemp(prefix="lagesbild-robust-pg-"))
     data_dir.chmod(0o755)
-    cl = Cluster(data_dir=data_dir, port=_free_port(), user="lagesbild", database="lagesbild")
+    cl = Cluster(data_dir=data_dir, port=free_port(), user="lagesbild", database="lagesbild")
     cl.up()
     try:
         with psycopg.connect(cl.url()) as conn:
@@ -91,45 +84,13 @@ def reader_url(cluster) -> str:
 @pytest.fixture(scope="module")
 def server(cluster, reader_url, tmp_path_factory):
     """``lagesbild serve`` on a free port against the module's cluster; SIGTERM at the end."""
-    port = _free_port()
-    data_dir = tmp_path_factory.mktemp("robust-serve")
-    env = {
-        **os.environ,
-        "LAGESBILD_DATABASE_URL": cluster.url(),
-        "LAGESBILD_PUBLIC_DATABASE_URL": reader_url,
-        "LAGESBILD_DATA_DIR": str(data_dir),
-        "LAGESBILD_PORT": str(port),
-        "LAGESBILD_K": str(K),
-        "LAGESBILD_WORKERS": "2",
-    }
-    env.pop("LAGESBILD_SERVER_URL", None)
-    log = (data_dir / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "lagesbild"), "serve"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "/", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("server did not start:\n" + (data_dir / "server.log").read_text())
-        time.sleep(0.3)
-    yield {"url": base, "data_dir": data_dir, "proc": proc, "log": data_dir / "server.log"}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_server(
+        database_url=cluster.url(),
+        public_url=reader_url,
+        data_dir=tmp_path_factory.mktemp("robust-serve"),
+        k=K,
+    ) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -24,6 +21,7 @@ from owslib.ogcapi.features import Features
 from lagesbild_geo import publish
 from tests.conftest import PG_PASSWORD, PG_PORT, PG_USER
 from tests.publish_data import SMALL_CELL, load
+from tests.servers import running_server
 
 pytestmark = pytest.mark.server
 
@@ -32,12 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG3006 = "http://www.opengis.net/def/crs/EPSG/0/3006"
 COLLECTIONS = ("areas", "indicators", "observations", "situation")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -64,48 +56,12 @@ def database(pg_server):
 @pytest.fixture(scope="module")
 def server(database, tmp_path_factory):
     """``lagesbild serve`` as a subprocess on a free port, stopped with SIGTERM at the end."""
-    port = _free_port()
-    data_dir = tmp_path_factory.mktemp("serve")
-    env = {
-        **os.environ,
-        "LAGESBILD_DATABASE_URL": database,
-        "LAGESBILD_PUBLIC_DATABASE_URL": database.replace(
-            f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:reader-test-pw"
-        ),
-        "LAGESBILD_DATA_DIR": str(data_dir),
-        "LAGESBILD_PORT": str(port),
-        "LAGESBILD_K": str(K),
-        "LAGESBILD_WORKERS": "2",
-    }
-    log = (data_dir / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "lagesbild"), "serve"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # a loaded CI machine starts gunicorn slowly
-    while True:
-        try:
-            if requests.get(base + "/", timeout=10).status_code == 200:
-                break
-        except requests.RequestException:  # refused while booting, or slow to answer
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("server did not start:\n" + (data_dir / "server.log").read_text())
-        time.sleep(0.3)
-    yield {"url": base, "data_dir": data_dir, "db": database, "proc": proc}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("gunicorn did not stop within 20 s of SIGTERM")
-    log.close()
-    assert "Lägesbild serverar på" in (data_dir / "server.log").read_text()
+    public = database.replace(f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:reader-test-pw")
+    with running_server(
+        database_url=database, public_url=public, data_dir=tmp_path_factory.mktemp("serve"), k=K
+    ) as srv:
+        yield {**srv, "db": database}
+    assert "Lägesbild serverar på" in srv["log"].read_text()
 
 
 @pytest.fixture(scope="module")

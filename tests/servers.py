@@ -1,0 +1,88 @@
+"""``lagesbild serve`` as a real subprocess for the HTTP tests: started, awaited, stopped.
+
+One place for what three test modules need, so that a slow CI machine is handled once: the
+first answer may take seconds while gunicorn boots and generates the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+STARTUP_S = 120
+STOP_S = 20
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(
+    *, database_url: str, public_url: str, data_dir: Path, k: int = 5, **extra_env: str
+) -> Iterator[dict]:
+    """Run ``lagesbild serve`` (2 workers) on a free port until the block ends.
+
+    Yields ``url``, ``proc``, ``data_dir`` and ``log`` (the server's output). Fails the test
+    with that output when the server does not answer within ``STARTUP_S``; asserts on leaving
+    that SIGTERM stops gunicorn within ``STOP_S``.
+    """
+    port = free_port()
+    env = {
+        **os.environ,
+        "LAGESBILD_DATABASE_URL": database_url,
+        "LAGESBILD_PUBLIC_DATABASE_URL": public_url,
+        "LAGESBILD_DATA_DIR": str(data_dir),
+        "LAGESBILD_PORT": str(port),
+        "LAGESBILD_K": str(k),
+        "LAGESBILD_WORKERS": "2",
+        **extra_env,
+    }
+    env.pop("LAGESBILD_SERVER_URL", None)
+    log_path = data_dir / "server.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "lagesbild"), "serve"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_S
+    while True:
+        try:
+            if requests.get(url + "/", timeout=10).status_code == 200:
+                break
+        except requests.RequestException:  # refused while booting, or slow to answer
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail("server did not start:\n" + log_path.read_text())
+        time.sleep(0.3)
+    try:
+        yield {"url": url, "proc": proc, "data_dir": data_dir, "log": log_path}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_S)
+            stopped = True
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stopped = False
+        log.close()
+    assert stopped, f"gunicorn did not stop within {STOP_S} s of SIGTERM"
