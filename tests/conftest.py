@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -95,30 +97,38 @@ def shared_areas() -> Path:
 os.environ.setdefault("LAGESBILD_K", "5")
 
 
+@contextmanager
+def migrated_database(pg_server, name: str) -> Iterator[str]:
+    """A database ``name`` cloned from the migrated template, dropped when the block ends."""
+    from pytest_postgresql.janitor import DatabaseJanitor
+
+    janitor = DatabaseJanitor(
+        user=PG_USER,
+        host="127.0.0.1",
+        port=PG_PORT,
+        dbname=name,
+        template_dbname=pg_server.template_dbname,
+        password=PG_PASSWORD,
+    )
+    janitor.init()
+    try:
+        yield f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{PG_PORT}/{name}"
+    finally:
+        janitor.drop()
+
+
 @pytest.fixture(scope="session")
 def demo_db_url(pg_server) -> str:
     """A database with the whole demo history loaded once per session (about a minute).
 
     Read-only for the tests that use it: they must not change it.
     """
-    from pytest_postgresql.janitor import DatabaseJanitor
-
     from lagesbild_geo.demo import load_demo
 
-    janitor = DatabaseJanitor(
-        user=PG_USER,
-        host="127.0.0.1",
-        port=PG_PORT,
-        dbname="lagesbild_demo",
-        template_dbname=pg_server.template_dbname,
-        password=PG_PASSWORD,
-    )
-    janitor.init()
-    url = f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{PG_PORT}/lagesbild_demo"
-    with psycopg.connect(url) as conn:
-        load_demo(conn)
-    yield url
-    janitor.drop()
+    with migrated_database(pg_server, "lagesbild_demo") as url:
+        with psycopg.connect(url) as conn:
+            load_demo(conn)
+        yield url
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import requests
 from owslib.ogcapi.features import Features
 
 from lagesbild_geo import publish
-from tests.conftest import PG_PASSWORD, PG_PORT, PG_USER
+from tests.conftest import PG_PASSWORD, PG_USER, migrated_database
 from tests.publish_data import SMALL_CELL, load
 from tests.servers import running_server
 
@@ -34,23 +34,11 @@ COLLECTIONS = ("areas", "indicators", "observations", "situation")
 
 @pytest.fixture(scope="module")
 def database(pg_server):
-    from pytest_postgresql.janitor import DatabaseJanitor
-
-    janitor = DatabaseJanitor(
-        user=PG_USER,
-        host="127.0.0.1",
-        port=PG_PORT,
-        dbname="lagesbild_serve_test",
-        template_dbname=pg_server.template_dbname,
-        password=PG_PASSWORD,
-    )
-    janitor.init()
-    url = f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{PG_PORT}/lagesbild_serve_test"
-    with psycopg.connect(url) as conn:
-        load(conn, k=K)
-        conn.execute(f"ALTER ROLE {publish.READER_ROLE} LOGIN PASSWORD 'reader-test-pw'")
-    yield url
-    janitor.drop()
+    with migrated_database(pg_server, "lagesbild_serve_test") as url:
+        with psycopg.connect(url) as conn:
+            load(conn, k=K)
+            conn.execute(f"ALTER ROLE {publish.READER_ROLE} LOGIN PASSWORD 'reader-test-pw'")
+        yield url
 
 
 @pytest.fixture(scope="module")
