@@ -141,12 +141,22 @@ class EventCells:
     week_start: np.ndarray  # datetime64[D], the Monday
     indicator: np.ndarray
     count: np.ndarray  # int64
-    by_weekday: np.ndarray  # (cells, 7) int64, Monday first
-    by_hour: np.ndarray  # (cells, 24) int64
     event_cell: np.ndarray  # (events,) integer: the cell of each event
+    weekday: np.ndarray  # (events,) 0 = Monday .. 6
+    hour: np.ndarray  # (events,) 0..23
 
     def __len__(self) -> int:
         return len(self.count)
+
+    @cached_property
+    def by_weekday(self) -> np.ndarray:
+        """(cells, 7) events per weekday, Monday first (computed when first asked for)."""
+        return _distribution(self.event_cell, self.weekday, WEEKDAYS, len(self))
+
+    @cached_property
+    def by_hour(self) -> np.ndarray:
+        """(cells, 24) events per hour of the day."""
+        return _distribution(self.event_cell, self.hour, HOURS, len(self))
 
     @cached_property
     def _event_order(self) -> np.ndarray:
@@ -254,7 +264,6 @@ def count_cells(
         raise ValueError(f"order must name area_code, week_start and indicator, not {order}")
     sizes = [max(len(uniques[k]), 1) for k in order]
     inverse, cells, count = _cells([keys[k] for k in order], sizes)
-    g = len(cells)
     code = dict(zip(order, _split(cells, sizes), strict=True))
     return EventCells(
         area_code=areas.to_numpy()[code["area_code"]],
@@ -263,9 +272,9 @@ def count_cells(
         ),
         indicator=indicators.to_numpy()[code["indicator"]],
         count=count.astype(np.int64),
-        by_weekday=_distribution(inverse, wd, WEEKDAYS, g),
-        by_hour=_distribution(inverse, hr, HOURS, g),
         event_cell=inverse,
+        weekday=wd,
+        hour=hr,
     )
 
 

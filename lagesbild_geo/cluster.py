@@ -117,12 +117,15 @@ class Cluster:
             self._run(
                 [
                     _bin("initdb"),
-                    "-D", str(self.pgdata),
-                    "-U", self.user,
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    self.user,
                     "--auth-host=scram-sha-256",
                     "--auth-local=scram-sha-256",
                     f"--pwfile={pwfile}",
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--locale=C.UTF-8",
                 ]
             )

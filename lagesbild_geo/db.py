@@ -67,8 +67,6 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             if version in done:
                 continue
             conn.execute(sql)
-            conn.execute(
-                "INSERT INTO public.lagesbild_migration (version) VALUES (%s)", (version,)
-            )
+            conn.execute("INSERT INTO public.lagesbild_migration (version) VALUES (%s)", (version,))
             applied_now.append(version)
     return applied_now

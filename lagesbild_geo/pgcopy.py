@@ -1,10 +1,11 @@
 """Observation cells in PostgreSQL's binary COPY format, built column-wise.
 
-The server reads binary fields without parsing text, which for the four array columns (about
-forty numbers a cell) is most of the cost of a text COPY. Each field is built column-wise as
-an Arrow binary array of its per-row bytes (length word + value, big-endian), and one
-element-wise join lays the rows out; nothing is done row by row in Python. ``store`` opens the
-COPY inside its transaction and hands the stream to :func:`write_observations`.
+The server reads binary fields without parsing text, which for the two array columns (the
+hour of the week and the reference of each event) is most of the cost of a text COPY. Each
+field is built column-wise as an Arrow binary array of its per-row bytes (length word + value,
+big-endian), and one element-wise join lays the rows out; nothing is done row by row in
+Python. ``store`` opens the COPY inside its transaction and hands the stream to
+:func:`write_observations`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ _COPY_COLUMNS = (
     "denominator",
     "area_code",
     "indicator",
-    "by_weekday",
-    "by_hour",
     "event_hours",
     "source_refs",
 )
@@ -43,8 +42,6 @@ _NULL = b"\xff\xff\xff\xff"  # field length -1
 _FIELD_COUNT = len(_COPY_COLUMNS).to_bytes(2, "big")
 #: Element types of the array columns, as PostgreSQL's binary array format names them (OIDs).
 _ARRAY_ELEMENTS = {
-    "by_weekday": (pa.int32(), 23),  # integer[]
-    "by_hour": (pa.int32(), 23),
     "event_hours": (pa.int16(), 21),  # smallint[]
     "source_refs": (pa.string(), 25),  # text[]
 }

@@ -254,9 +254,9 @@ def _unplaced_problems(file: str, rows: list[int]) -> list[Problem]:
 
 
 def _event_cells_table(delivery: EventDelivery, codes: np.ndarray, area: np.ndarray) -> pa.Table:
-    """Events → one row per area × week × indicator: the count, the weekday and hour
-    distributions, the hour of the week of each event (for double-report checks) and the
-    actor's own references (so it can link back to its records).
+    """Events → one row per area × week × indicator: the count, the hour of the week of each
+    event (the weekday and hour-of-day distributions are derived from it, and double reports
+    are found with it) and the actor's own references (so it can link back to its records).
 
     ``area`` indexes each event's area in ``codes`` (-1: unplaced, left out). The cells come
     in the order the store writes them (indicator, week, area).
@@ -288,8 +288,6 @@ def _event_cells_table(delivery: EventDelivery, codes: np.ndarray, area: np.ndar
         "week_start": pa.array(cells.week_start, pa.date32()),
         "indicator": pa.array(cells.indicator, pa.string()),
         "numerator": pa.array(cells.count),
-        "by_weekday": _matrix_lists(cells.by_weekday),
-        "by_hour": _matrix_lists(cells.by_hour),
         "event_hours": cells.per_cell(weekday * 24 + hour),
     }
     refs = delivery.source_refs
@@ -299,14 +297,6 @@ def _event_cells_table(delivery: EventDelivery, codes: np.ndarray, area: np.ndar
     if refs.null_count < len(refs):
         columns["source_refs"] = cells.per_cell(pc.fill_null(refs, ""))
     return pa.table(columns)
-
-
-def _matrix_lists(matrix: np.ndarray) -> pa.ListArray:
-    """Rows of a (cells, width) count matrix as Arrow lists of int32 (the stored type)."""
-    rows, width = matrix.shape
-    offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
-    values = pa.array(matrix.reshape(-1)).cast(pa.int32())
-    return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
 def _aggregated_table(rows: pd.DataFrame) -> pa.Table:

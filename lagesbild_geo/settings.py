@@ -48,6 +48,4 @@ class Settings(BaseSettings):
         """The SQLAlchemy/psycopg URL everything connects to."""
         if self.database_url:
             return self.database_url
-        return (
-            f"postgresql://{self.pg_user}@127.0.0.1:{self.pg_port}/{self.pg_database}"
-        )
+        return f"postgresql://{self.pg_user}@127.0.0.1:{self.pg_port}/{self.pg_database}"

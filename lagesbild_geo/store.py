@@ -156,7 +156,7 @@ class NewDelivery:
     """Everything a delivery stores: the counts, never the rows or positions they came from.
 
     ``observations`` is an Arrow table with the columns of ``OBSERVATION_COLUMNS`` (the list
-    columns may be missing or null: aggregated rows have no distributions).
+    columns may be missing or null: aggregated rows have no event hours).
     """
 
     actor_id: str
@@ -176,8 +176,6 @@ OBSERVATION_COLUMNS = {
     "indicator": pa.string(),
     "numerator": pa.int64(),
     "denominator": pa.int64(),
-    "by_weekday": pa.list_(pa.int32()),
-    "by_hour": pa.list_(pa.int32()),
     "event_hours": pa.list_(pa.int16()),
     "source_refs": pa.list_(pa.string()),
 }
@@ -305,35 +303,37 @@ def _sort_rank(values: pa.Array) -> tuple[np.ndarray, int]:
     return rank[encoded.indices.to_numpy()], max(len(order), 1)
 
 
+#: Other actors' pending or approved event deliveries that cover some of the same weeks.
+_OTHER_EVENT_DELIVERIES = """
+    SELECT d.id FROM lagesbild.delivery d, lagesbild.delivery me
+    WHERE me.id = %(id)s AND d.actor_id <> me.actor_id AND d.shape = 'events'
+      AND d.status IN ('pending', 'approved')
+      AND d.first_week <= me.last_week AND d.last_week >= me.first_week
+"""
+
+
 def _flag_double_reports(conn: psycopg.Connection, delivery_id: int) -> int:
     (overlapping,) = conn.execute(
-        """
-        SELECT EXISTS (
-            SELECT 1 FROM lagesbild.delivery d, lagesbild.delivery me
-            WHERE me.id = %(id)s AND d.actor_id <> me.actor_id AND d.shape = 'events'
-              AND d.status IN ('pending', 'approved')
-              AND d.first_week <= me.last_week AND d.last_week >= me.first_week)
-        """,
-        {"id": delivery_id},
+        f"SELECT EXISTS ({_OTHER_EVENT_DELIVERIES})", {"id": delivery_id}
     ).fetchone()
     if not overlapping:  # no other actor's events in these weeks: nothing can be doubled
         return 0
     cur = conn.execute(
-        """
+        f"""
         WITH mine AS (
             SELECT o.area_code, o.indicator_id, o.week_start, h, count(*) AS n
             FROM lagesbild.observation o, unnest(o.event_hours) AS h
             WHERE o.delivery_id = %(id)s
             GROUP BY 1, 2, 3, 4
-        ), theirs AS (
+        ), others AS ({_OTHER_EVENT_DELIVERIES}
+        ), theirs AS (  -- their cells looked up by primary key (delivery first)
             SELECT o.delivery_id, o.area_code, o.indicator_id, o.week_start, h, count(*) AS n
-            FROM lagesbild.observation o
-            JOIN lagesbild.delivery d ON d.id = o.delivery_id
+            FROM others d
+            CROSS JOIN (SELECT DISTINCT indicator_id, week_start, area_code FROM mine) c
+            JOIN lagesbild.observation o
+              ON o.delivery_id = d.id AND o.indicator_id = c.indicator_id
+             AND o.week_start = c.week_start AND o.area_code = c.area_code
             CROSS JOIN unnest(o.event_hours) AS h
-            WHERE d.status IN ('pending', 'approved')
-              AND d.actor_id <> (SELECT actor_id FROM lagesbild.delivery WHERE id = %(id)s)
-              AND (o.indicator_id, o.week_start, o.area_code) IN
-                  (SELECT DISTINCT indicator_id, week_start, area_code FROM mine)
             GROUP BY 1, 2, 3, 4, 5
         )
         INSERT INTO lagesbild.double_report

@@ -135,8 +135,8 @@ def test_events_are_placed_counted_and_never_stored_as_rows(ready_conn, tmp_path
 
     # The weekday and hour distributions add up to the count, bin by bin from the file.
     for area, week, n, wd, hr in ready_conn.execute(
-        "SELECT area_code, week_start, numerator, by_weekday, by_hour FROM lagesbild.observation"
-        " WHERE delivery_id = %s",
+        "SELECT area_code, week_start, numerator, lagesbild.weekday_counts(event_hours),"
+        " lagesbild.hour_counts(event_hours) FROM lagesbild.observation WHERE delivery_id = %s",
         (result.delivery_id,),
     ):
         mask = np.array([p[2] == area for p in pts]) & (
