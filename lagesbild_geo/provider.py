@@ -43,10 +43,17 @@ from pygeoapi.provider.base import (
     ProviderQueryError,
 )
 from pygeoapi.provider.sql import PostgreSQLProvider
-from sqlalchemy import and_
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 
+from .features import AREA_GEOMETRIES
+
 LOGGER = logging.getLogger(__name__)
+
+#: Published tables whose every row has the geometry of its level-3 area (``publish.refresh``
+#: and ``store.save_analysis_run`` copy ``publish.areas.geom``; tests/test_server_features.py
+#: checks it): their features take the geometry from ``features.AREA_GEOMETRIES``.
+AREA_GEOMETRY_TABLES = frozenset({"areas", "observations", "situation", "hotspots", "trends"})
 
 
 #: libpq ``options`` of the server's database sessions (see ``PublishProvider.__init__``).
@@ -143,11 +150,83 @@ class PublishProvider(PostgreSQLProvider):
             self._check_filter_properties(filterq)
             _label_crs84_as_srid_4326(filterq)
         try:
-            result = super().query(*args, crs_transform_spec=None, **kwargs)
+            if args or self._area_key() is None:
+                result = super().query(*args, crs_transform_spec=None, **kwargs)
+            else:
+                result = self._query_rows(**kwargs)
         except DBAPIError as exc:
             raise self._translate(exc) from exc
         self._transform(result.get("features", []), crs_transform_spec)
         return result
+
+    def _area_key(self) -> str | None:
+        """The column naming each row's area when the rows' geometry is that area's (every
+        published layer but the catalogue, which has ""), else None (pygeoapi's own route)."""
+        columns = self.table_model.__table__.columns
+        if self.geom not in columns:
+            return ""
+        for key in ("area_code", "code"):
+            if key in columns and self.table in AREA_GEOMETRY_TABLES:
+                return key
+        return None
+
+    def _query_rows(
+        self,
+        offset=0,
+        limit=10,
+        resulttype="results",
+        bbox=(),
+        datetime_=None,
+        properties=(),
+        sortby=(),
+        select_properties=(),
+        skip_geometry=False,
+        filterq=None,
+        **_ignored,
+    ) -> dict:
+        """pygeoapi's query (same filters, order, paging, count and feature layout) with the
+        columns read as plain rows and each geometry taken from :mod:`.features`."""
+        table = self.table_model.__table__
+        where = [
+            self._get_property_filters(list(properties)),
+            self._get_cql_filters(filterq),
+            self._get_bbox_filter(list(bbox)),
+            self._get_datetime_filter(datetime_),
+        ]
+        keys = [k for k in (select_properties or self.fields.keys()) if k in table.columns]
+        area_key = self._area_key()
+        wanted = dict.fromkeys([self.id_field, *keys, *([area_key] if area_key else [])])
+        response = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
+        with self._engine.connect() as conn:
+            if self.count or resulttype == "hits":
+                count = select(func.count()).select_from(table).where(*where)
+                response["numberMatched"] = conn.execute(count).scalar_one()
+            if resulttype == "hits":
+                return response
+            page = (
+                select(*(table.columns[name] for name in wanted))
+                .where(*where)
+                .order_by(*self._get_order_by_clauses(list(sortby), self.table_model))
+                .offset(offset)
+                .limit(limit)
+            )
+            rows = conn.execute(page).mappings().all()
+            shapes = (
+                AREA_GEOMETRIES.get(conn, self._engine.url.render_as_string())
+                if area_key and not skip_geometry and rows
+                else {}
+            )
+        response["features"] = [
+            {
+                "type": "Feature",
+                "properties": {key: row[key] for key in keys},
+                "id": row[self.id_field],
+                "geometry": shapes.get(row[area_key]) if area_key else None,
+            }
+            for row in rows
+        ]
+        response["numberReturned"] = len(rows)
+        return response
 
     def get(self, identifier, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
         try:

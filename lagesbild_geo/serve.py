@@ -48,6 +48,7 @@ import yaml
 
 from . import publish
 from .db import connect, database_url
+from .features import PUBLISHED_VERSION
 from .settings import REPO_ROOT, Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -312,7 +313,11 @@ class PublishMiddleware:
             if _not_modified(environ, etag, modified):
                 return "304 Not Modified", validators, [b""]
 
-        status, headers, body = self._call_app(environ)
+        token = PUBLISHED_VERSION.set(state.version if state is not None else None)
+        try:
+            status, headers, body = self._call_app(environ)
+        finally:
+            PUBLISHED_VERSION.reset(token)
         if status.startswith("500") and needs_db and self.state.read() is None:
             return self._unavailable()
         if status.startswith("200") and validators:
@@ -430,7 +435,10 @@ def create_app():
 
     from processes.common import install_process_template_lookup
 
+    from .features import install_fast_json
+
     install_process_template_lookup()
+    install_fast_json()
     env = os.environ
     conninfo = psycopg.conninfo.make_conninfo(
         host=env["LAGESBILD_PUBLIC_DB_HOST"],

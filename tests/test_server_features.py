@@ -361,3 +361,39 @@ def test_sql_in_a_cql2_string_is_only_a_string(server, db):
     assert response.status_code == 200 and response.json()["numberMatched"] == 0
     (n,) = db.execute("SELECT count(*) FROM publish.observations").fetchone()
     assert n > 0
+
+
+# -- geometries spliced from the area cache (lagesbild_geo.features) ---------------------------
+
+
+def test_every_published_geometry_is_its_areas(server, db):
+    """The provider serves each feature the geometry of its area (provider.AREA_GEOMETRY_TABLES);
+    that is only right while every published row's geometry IS its area's, byte for byte."""
+    from lagesbild_geo.provider import AREA_GEOMETRY_TABLES
+
+    for table in sorted(AREA_GEOMETRY_TABLES - {"areas"}):
+        rows, differing = db.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE ST_AsEWKB(t.geom) IS DISTINCT FROM"
+            f" ST_AsEWKB(a.geom)) FROM publish.{table} t"
+            " LEFT JOIN publish.areas a ON a.code = t.area_code"
+        ).fetchone()
+        assert differing == 0, f"publish.{table}: {differing} of {rows} rows"
+    (observations,) = db.execute("SELECT count(*) FROM publish.observations").fetchone()
+    assert observations > 1000
+
+
+def test_served_geometries_equal_postgis_geojson(server, db):
+    page = _get(server, "/collections/observations/items", limit=50, sortby="-id").json()
+    assert len(page["features"]) == 50
+    ids = [f["id"] for f in page["features"]]
+    truth = dict(
+        db.execute(
+            "SELECT id, ST_AsGeoJSON(geom, 9)::json FROM publish.observations WHERE id = ANY(%s)",
+            (ids,),
+        ).fetchall()
+    )
+    for feature in page["features"]:
+        assert feature["geometry"] == truth[feature["id"]]
+        assert feature["properties"]["id"] == feature["id"]
+    bare = _get(server, "/collections/observations/items", limit=5, skipGeometry="true").json()
+    assert [f["geometry"] for f in bare["features"]] == [None] * 5

@@ -1,0 +1,111 @@
+"""Fast GeoJSON for the published layers: area geometries serialised once, JSON by orjson.
+
+Every published feature's geometry is the geometry of its level-3 area (``publish.refresh``
+and the analysis runs copy ``publish.areas.geom``), so a page of 100 observations holds at
+most 100 of 1,287 shapes, repeated week after week. pygeoapi's own route reads each row's WKB,
+builds a shapely geometry, turns it into nested lists of floats and has the standard library
+encode them again: about two thirds of a request's time in ``bench/serve.py``. Here the
+areas' GeoJSON is made once by PostGIS (``ST_AsGeoJSON``, 9 decimals: 0.1 mm), per process and
+publication version, and spliced into the response as it is.
+
+:class:`GeoJSONGeometry` is an ordinary ``dict`` (every pygeoapi formatter, the HTML pages and
+a CRS transform read it as one) that also carries its serialised bytes; :func:`to_json`
+(installed over pygeoapi's for the item endpoints by :func:`install_fast_json`) writes those
+bytes instead of encoding the dict again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextvars import ContextVar
+
+import orjson
+from sqlalchemy import text
+
+#: Decimal places of the served coordinates (CRS84 degrees): 1e-9° is about 0.1 mm.
+COORDINATE_DECIMALS = 9
+
+
+class GeoJSONGeometry(dict):
+    """A GeoJSON geometry ``dict`` that remembers its own JSON text. Shared: do not mutate."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes):
+        super().__init__(orjson.loads(raw))
+        self.raw = raw
+
+
+#: The publication version the server's middleware read for the current request (it reads it
+#: anyway, for the ETag), so that the cache need not ask the database again.
+PUBLISHED_VERSION: ContextVar[int | None] = ContextVar("published_version", default=None)
+
+
+class AreaGeometries:
+    """Area code → :class:`GeoJSONGeometry` from ``publish.areas``, reloaded when the
+    publication's version changes (an approval, a new area layer)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[str, tuple[int, dict[str, GeoJSONGeometry]]] = {}
+
+    def get(self, conn, key: str) -> dict[str, GeoJSONGeometry]:
+        """The geometries as of now; ``conn`` is a SQLAlchemy connection, ``key`` names the
+        database (engines of different databases keep separate caches)."""
+        version = PUBLISHED_VERSION.get()
+        if version is None:
+            version = conn.execute(text("SELECT version FROM publish.state")).scalar()
+        cached = self._loaded.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        rows = conn.execute(
+            text("SELECT code, ST_AsGeoJSON(geom, :digits) FROM publish.areas"),
+            {"digits": COORDINATE_DECIMALS},
+        )
+        shapes = {code: GeoJSONGeometry(geojson.encode()) for code, geojson in rows}
+        with self._lock:
+            self._loaded[key] = (version, shapes)
+        return shapes
+
+
+AREA_GEOMETRIES = AreaGeometries()
+
+
+def _default(value):
+    if isinstance(value, GeoJSONGeometry):
+        return orjson.Fragment(value.raw)
+    from pygeoapi.util import json_serial
+
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    return json_serial(value)
+
+
+def to_json(dict_: dict, pretty: bool = False) -> str:
+    """pygeoapi's ``util.to_json`` (same output rules: ``<``/``>`` escaped, compact unless
+    pretty), with orjson and the area geometries written as they were serialised."""
+    if pretty:
+        from pygeoapi.util import json_serial
+
+        dump = json.dumps(dict_, default=json_serial, indent=4, separators=(",", ":"))
+    else:
+        dump = orjson.dumps(
+            dict_,
+            default=_default,
+            option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_NON_STR_KEYS,
+        ).decode()
+    return dump.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def install_fast_json() -> None:
+    """Use :func:`to_json` for pygeoapi's item endpoints (items, one item, queryables)."""
+    import pygeoapi.api.itemtypes
+
+    pygeoapi.api.itemtypes.to_json = to_json
