@@ -34,9 +34,9 @@ Both servers read the same table as the read-only role ``lagesbild_reader``, eac
 number of worker processes (``--workers``): ours is gunicorn (as ``lagesbild serve`` runs
 it), tipg is uvicorn. Before timing, both answers are checked to hold the same 100 ids with the
 same values. Then, per server, a warm-up and ``--requests`` requests from ``--clients`` threads
-(one ``requests.Session`` each); requests/s over the wall time, p50/p95 of each request's
-latency. The database is ``LAGESBILD_DATABASE_URL`` or the embedded cluster (``lagesbild db
-up``); the servers listen on ``--port`` and ``--port + 1``.
+(one ``http.client`` connection each, see ``load``); requests/s over the wall time, p50/p95 of
+each request's latency. The database is ``LAGESBILD_DATABASE_URL`` or the embedded cluster
+(``lagesbild db up``); the servers listen on ``--port`` and ``--port + 1``.
 """
 
 from __future__ import annotations
@@ -341,39 +341,64 @@ def same_answer(urls: dict[str, tuple[str, dict]], owner: str) -> int:
 
 
 def load(url: str, params: dict, n: int, clients: int) -> dict:
-    """``n`` requests from ``clients`` threads; requests/s over the wall time, latencies."""
-    import requests
+    """``n`` requests from ``clients`` threads; requests/s over the wall time, latencies.
 
+    The load generator shares the two cores with the servers and PostgreSQL, so it is kept
+    light: ``http.client`` (one connection per thread, reopened when a server closes it) and
+    a check of each answer's status and feature count by bytes instead of parsing 170 kB of
+    JSON per response (``same_answer`` compared the full answers once before). Its CPU time
+    per request is printed beside the figures.
+    """
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+
+    parts = urlsplit(url)
+    target = f"{parts.path}?{urlencode(params)}"
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     counter = iter(range(n))
 
     def client():
-        session = requests.Session()
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
         while True:
             with lock:
                 if next(counter, None) is None:
+                    conn.close()
                     return
             started = time.perf_counter()
-            response = session.get(url, params=params, timeout=60)
+            conn.request("GET", target)
+            response = conn.getresponse()
+            body = response.read()
             took = time.perf_counter() - started
+            if response.getheader("Connection", "").lower() == "close":
+                conn.close()
+            features = body.count(b'"Feature"')
             with lock:
                 latencies.append(took)
-                if response.status_code != 200 or len(response.json()["features"]) != PAGE:
-                    errors.append(f"{response.status_code}: {response.text[:200]}")
+                if response.status != 200 or features != PAGE:
+                    errors.append(f"{response.status}, {features} features: {body[:200]!r}")
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
+    cpu = time.process_time()
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     if errors:
         sys.exit(f"{len(errors)} failed requests against {url}: {errors[:3]}")
     q = statistics.quantiles(latencies, n=100, method="inclusive")
-    return {"rps": n / wall, "p50": q[49] * 1000, "p95": q[94] * 1000, "n": n, "wall": wall}
+    return {
+        "rps": n / wall,
+        "p50": q[49] * 1000,
+        "p95": q[94] * 1000,
+        "n": n,
+        "wall": wall,
+        "client_cpu_ms": cpu / n * 1000,
+    }
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -418,7 +443,8 @@ def main() -> None:
             r = results[name]
             print(
                 f"  {name:10s} {r['rps']:7.1f} req/s  p50 {r['p50']:6.1f} ms  "
-                f"p95 {r['p95']:6.1f} ms  ({r['n']} requests, {r['wall']:.1f} s)",
+                f"p95 {r['p95']:6.1f} ms  ({r['n']} requests, {r['wall']:.1f} s; the load "
+                f"generator used {r['client_cpu_ms']:.1f} ms CPU per request)",
                 flush=True,
             )
     finally:
