@@ -26,9 +26,9 @@ recommendation.
 
 Why p95 < 150 ms at 16 clients is out of reach on 2 cores: with 16 requests always in flight,
 mean latency = 16 / throughput (Little's law), so p95 < 150 ms needs > 107 requests/s, i.e. less
-than ~19 ms of CPU per request for the database and the server together. One such request
-costs about 30 ms (COUNT for numberMatched) + 40 ms (the page) in PostgreSQL alone on this
-table, and 40 ms in pygeoapi.
+than ~19 ms of CPU per request for the database, the server and the load generator together.
+One request costs about 8 ms in PostgreSQL (the COUNT for numberMatched ~5 ms, the page ~2 ms)
+and about 10 ms in the server (pygeoapi parsing and SQL building, rows, orjson).
 
 Both servers read the same table as the read-only role ``lagesbild_reader``, each with the same
 number of worker processes (``--workers``): ours is gunicorn (as ``lagesbild serve`` runs
