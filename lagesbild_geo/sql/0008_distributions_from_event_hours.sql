@@ -23,35 +23,30 @@ BEGIN
 END
 $$;
 
--- Events per weekday, Monday first (7 numbers), and per hour of the day (24), of the hours of
--- the week in `hours`. NULL for NULL (aggregated rows have no distribution).
-CREATE FUNCTION lagesbild.weekday_counts(hours smallint[]) RETURNS integer[]
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
+-- How many of the hours of the week in `hours` fall in each of `bins` bins of `per` hours
+-- (bin = hour / per mod bins): per 24, 7 bins = weekdays, Monday first; per 1, 24 bins = hours
+-- of the day. NULL for NULL (aggregated rows have no distribution).
+CREATE FUNCTION lagesbild.event_hour_counts(hours smallint[], per integer, bins integer)
+RETURNS integer[] LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
 $$
 DECLARE
-    bins integer[] := array_fill(0, ARRAY[7]);
-    h    smallint;
+    counts integer[] := array_fill(0, ARRAY[bins]);
+    h      smallint;
 BEGIN
     FOREACH h IN ARRAY hours LOOP
-        bins[h / 24 + 1] := bins[h / 24 + 1] + 1;
+        counts[(h / per) % bins + 1] := counts[(h / per) % bins + 1] + 1;
     END LOOP;
-    RETURN bins;
+    RETURN counts;
 END
 $$;
 
+CREATE FUNCTION lagesbild.weekday_counts(hours smallint[]) RETURNS integer[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN lagesbild.event_hour_counts(hours, 24, 7);
+
 CREATE FUNCTION lagesbild.hour_counts(hours smallint[]) RETURNS integer[]
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS
-$$
-DECLARE
-    bins integer[] := array_fill(0, ARRAY[24]);
-    h    smallint;
-BEGIN
-    FOREACH h IN ARRAY hours LOOP
-        bins[h % 24 + 1] := bins[h % 24 + 1] + 1;
-    END LOOP;
-    RETURN bins;
-END
-$$;
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN lagesbild.event_hour_counts(hours, 1, 24);
 
 ALTER TABLE lagesbild.observation
     ADD CONSTRAINT observation_event_hours_range
