@@ -17,10 +17,11 @@ bytes instead of encoding the dict again.
 from __future__ import annotations
 
 import json
-import threading
+from collections.abc import Hashable
 from contextvars import ContextVar
 
 import orjson
+from pygeoapi.util import json_serial
 from sqlalchemy import text
 
 #: Decimal places of the served coordinates (CRS84 degrees): 1e-9° is about 0.1 mm.
@@ -47,12 +48,11 @@ class AreaGeometries:
     publication's version changes (an approval, a new area layer)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loaded: dict[str, tuple[int, dict[str, GeoJSONGeometry]]] = {}
+        self._loaded: dict[Hashable, tuple[int, dict[str, GeoJSONGeometry]]] = {}
 
-    def get(self, conn, key: str) -> dict[str, GeoJSONGeometry]:
+    def get(self, conn, key: Hashable) -> dict[str, GeoJSONGeometry]:
         """The geometries as of now; ``conn`` is a SQLAlchemy connection, ``key`` names the
-        database (engines of different databases keep separate caches)."""
+        database (the provider passes its engine, one per database and role)."""
         version = PUBLISHED_VERSION.get()
         if version is None:
             version = conn.execute(text("SELECT version FROM publish.state")).scalar()
@@ -64,8 +64,7 @@ class AreaGeometries:
             {"digits": COORDINATE_DECIMALS},
         )
         shapes = {code: GeoJSONGeometry(geojson.encode()) for code, geojson in rows}
-        with self._lock:
-            self._loaded[key] = (version, shapes)
+        self._loaded[key] = (version, shapes)
         return shapes
 
 
@@ -73,18 +72,13 @@ AREA_GEOMETRIES = AreaGeometries()
 
 
 def _default(value):
+    """orjson's fallback: cached geometries as their text, other subclasses of the JSON types
+    (passed through by ``OPT_PASSTHROUGH_SUBCLASS``) as the type, the rest as pygeoapi does."""
     if isinstance(value, GeoJSONGeometry):
         return orjson.Fragment(value.raw)
-    from pygeoapi.util import json_serial
-
-    if isinstance(value, dict):
-        return dict(value)
-    if isinstance(value, list | tuple):
-        return list(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, int):
-        return int(value)
+    for base in (dict, list, str, int):
+        if isinstance(value, base):
+            return base(value)
     return json_serial(value)
 
 
@@ -92,8 +86,6 @@ def to_json(dict_: dict, pretty: bool = False) -> str:
     """pygeoapi's ``util.to_json`` (same output rules: ``<``/``>`` escaped, compact unless
     pretty), with orjson and the area geometries written as they were serialised."""
     if pretty:
-        from pygeoapi.util import json_serial
-
         dump = json.dumps(dict_, default=json_serial, indent=4, separators=(",", ":"))
     else:
         dump = orjson.dumps(

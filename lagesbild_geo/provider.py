@@ -52,8 +52,15 @@ LOGGER = logging.getLogger(__name__)
 
 #: Published tables whose every row has the geometry of its level-3 area (``publish.refresh``
 #: and ``store.save_analysis_run`` copy ``publish.areas.geom``; tests/test_server_features.py
-#: checks it): their features take the geometry from ``features.AREA_GEOMETRIES``.
-AREA_GEOMETRY_TABLES = frozenset({"areas", "observations", "situation", "hotspots", "trends"})
+#: checks it), and the column naming that area: their features take the geometry from
+#: ``features.AREA_GEOMETRIES``.
+AREA_CODE_COLUMN = {
+    "areas": "code",
+    "observations": "area_code",
+    "situation": "area_code",
+    "hotspots": "area_code",
+    "trends": "area_code",
+}
 
 
 #: libpq ``options`` of the server's database sessions (see ``PublishProvider.__init__``).
@@ -150,28 +157,20 @@ class PublishProvider(PostgreSQLProvider):
             self._check_filter_properties(filterq)
             _label_crs84_as_srid_4326(filterq)
         try:
-            if args or self._area_key() is None:
+            has_geometry = self.geom in self.table_model.__table__.columns
+            if args or (has_geometry and self.table not in AREA_CODE_COLUMN):
                 result = super().query(*args, crs_transform_spec=None, **kwargs)
-            else:
-                result = self._query_rows(**kwargs)
+            else:  # geometry from the area cache, or none at all (the catalogue)
+                area_key = AREA_CODE_COLUMN[self.table] if has_geometry else None
+                result = self._query_rows(area_key, **kwargs)
         except DBAPIError as exc:
             raise self._translate(exc) from exc
         self._transform(result.get("features", []), crs_transform_spec)
         return result
 
-    def _area_key(self) -> str | None:
-        """The column naming each row's area when the rows' geometry is that area's (every
-        published layer but the catalogue, which has ""), else None (pygeoapi's own route)."""
-        columns = self.table_model.__table__.columns
-        if self.geom not in columns:
-            return ""
-        for key in ("area_code", "code"):
-            if key in columns and self.table in AREA_GEOMETRY_TABLES:
-                return key
-        return None
-
     def _query_rows(
         self,
+        area_key: str | None,
         offset=0,
         limit=10,
         resulttype="results",
@@ -194,7 +193,6 @@ class PublishProvider(PostgreSQLProvider):
             self._get_datetime_filter(datetime_),
         ]
         keys = [k for k in (select_properties or self.fields.keys()) if k in table.columns]
-        area_key = self._area_key()
         wanted = dict.fromkeys([self.id_field, *keys, *([area_key] if area_key else [])])
         response = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
         with self._engine.connect() as conn:
@@ -212,7 +210,7 @@ class PublishProvider(PostgreSQLProvider):
             )
             rows = conn.execute(page).mappings().all()
             shapes = (
-                AREA_GEOMETRIES.get(conn, self._engine.url.render_as_string())
+                AREA_GEOMETRIES.get(conn, self._engine)
                 if area_key and not skip_geometry and rows
                 else {}
             )

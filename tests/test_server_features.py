@@ -367,11 +367,11 @@ def test_sql_in_a_cql2_string_is_only_a_string(server, db):
 
 
 def test_every_published_geometry_is_its_areas(server, db):
-    """The provider serves each feature the geometry of its area (provider.AREA_GEOMETRY_TABLES);
+    """The provider serves each feature the geometry of its area (provider.AREA_CODE_COLUMN);
     that is only right while every published row's geometry IS its area's, byte for byte."""
-    from lagesbild_geo.provider import AREA_GEOMETRY_TABLES
+    from lagesbild_geo.provider import AREA_CODE_COLUMN
 
-    for table in sorted(AREA_GEOMETRY_TABLES - {"areas"}):
+    for table in sorted(AREA_CODE_COLUMN.keys() - {"areas"}):
         rows, differing = db.execute(
             f"SELECT count(*), count(*) FILTER (WHERE ST_AsEWKB(t.geom) IS DISTINCT FROM"
             f" ST_AsEWKB(a.geom)) FROM publish.{table} t"
