@@ -43,12 +43,17 @@ look-up; points in marked cells go through the exact PostGIS test against the ar
 PostGIS box reaches the cell, using only those areas' edges in the cell's grid row, listed per
 ambiguous cell when the layer is indexed. On Stockholms län (1,287 areas, 39.7 m cells, 1.4 %
 of cells ambiguous) a million population-weighted points take about 0.5 s of CPU, a quarter of
-them on the exact path; building the index takes 0.3-0.9 s.
+them on the exact path, split over the CPUs; building the index takes 0.3-0.9 s, so the store
+builds it once per area import and keeps it (``to_bytes``, about 1.8 MB).
 """
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 import rasterio.features
@@ -63,6 +68,13 @@ MIN_CELL_SIZE = 5.0
 GRID_MARGIN = 2
 #: Ambiguous points are resolved in batches of this many, to bound temporary memory.
 EXACT_BATCH = 50_000
+#: A batch of points is split over the CPUs when each part gets at least this many.
+PARALLEL_MIN_POINTS = 100_000
+_WORKERS = len(os.sched_getaffinity(0))
+
+#: Version of the ``to_bytes`` layout and of what it holds; bump it whenever the grid, the
+#: edges or the exact index change meaning, so that stored locators are rebuilt, not misread.
+LOCATOR_FORMAT = 1
 
 _AMBIGUOUS = -2
 #: A cell is ambiguous when a boundary passes within this many cells of it. Points in the other
@@ -131,6 +143,34 @@ class AreaLocator:
         self._build_edges(geoms)
         self._build_grid(geoms, cell_size)
         self._build_exact_index()
+
+    # ------------------------------------------------------------------ storage
+    def to_bytes(self) -> bytes:
+        """The built index as compressed NumPy arrays (no pickle), for :meth:`from_bytes`.
+
+        About 1.8 MB for Stockholms län's 1,287 areas; loading it takes ~0.1 s where building
+        takes ~0.6 s, so the store keeps it beside each area import.
+        """
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            format=np.int64(LOCATOR_FORMAT),
+            **{name: np.asarray(value) for name, value in vars(self).items()},
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> AreaLocator:
+        """The locator saved by :meth:`to_bytes`; ``ValueError`` when it was saved in another
+        format (by another version of this module: build a new one then)."""
+        with np.load(io.BytesIO(blob), allow_pickle=False) as saved:
+            if "format" not in saved.files or int(saved["format"]) != LOCATOR_FORMAT:
+                raise ValueError(f"not an area locator of format {LOCATOR_FORMAT}")
+            state = {name: saved[name] for name in saved.files if name != "format"}
+        locator = cls.__new__(cls)
+        for name, value in state.items():  # 0-d arrays were Python scalars
+            setattr(locator, name, value.item() if value.ndim == 0 else value)
+        return locator
 
     # ------------------------------------------------------------------ construction
     def _build_edges(self, geoms: np.ndarray) -> None:
@@ -334,6 +374,15 @@ class AreaLocator:
         y = np.asarray(y, dtype=np.float64)
         if x.shape != y.shape or x.ndim != 1:
             raise ValueError("x and y must be one-dimensional arrays of the same length")
+        parts = min(_WORKERS, len(x) // PARALLEL_MIN_POINTS)
+        if parts > 1:  # numpy lets go of the GIL: halves of a large batch run side by side
+            cuts = np.linspace(0, len(x), parts + 1).astype(np.int64)
+            with ThreadPoolExecutor(parts) as pool:
+                blocks = [pool.submit(self._locate, x[a:b], y[a:b]) for a, b in pairwise(cuts)]
+                return np.concatenate([block.result() for block in blocks])
+        return self._locate(x, y)
+
+    def _locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.full(len(x), _OUTSIDE, dtype=np.int32)
         with np.errstate(invalid="ignore"):
             fx = np.floor((x - self._x0) / self.cell_size)

@@ -7,6 +7,7 @@ database gives with the overlap rule ``ORDER BY code COLLATE "C" LIMIT 1``.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +17,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, box
 
+from lagesbild_geo import locate
 from lagesbild_geo.locate import AreaLocator
 
 SODERTALJE = Path(__file__).resolve().parents[2] / "shared" / "areas" / "deso2018_sodertalje.gpkg"
@@ -101,6 +103,31 @@ def test_empty_input_and_empty_layer():
     assert locator.locate(np.array([]), np.array([])).shape == (0,)
     nothing = AreaLocator([], [])
     assert (nothing.locate(np.array([0.5]), np.array([0.5])) == -1).all()
+
+
+def test_a_stored_locator_round_trips_and_another_format_is_refused():
+    codes, geoms = _layer_as_stored()
+    built = AreaLocator(codes, geoms)
+    restored = AreaLocator.from_bytes(built.to_bytes())
+    assert vars(restored).keys() == vars(built).keys()
+    for name, value in vars(built).items():
+        assert np.array_equal(getattr(restored, name), value), name
+    assert restored.exact_share(*_test_points(geoms, seed=7)) > 0.05  # the exact path is used
+    buf = io.BytesIO()
+    np.savez_compressed(buf, format=np.int64(locate.LOCATOR_FORMAT + 1), codes=built.codes)
+    with pytest.raises(ValueError, match="not an area locator of format"):
+        AreaLocator.from_bytes(buf.getvalue())
+
+
+def test_a_large_batch_split_over_threads_answers_as_one(monkeypatch):
+    codes, geoms = _layer_as_stored()
+    locator = AreaLocator(codes, geoms)
+    x, y = _test_points(geoms, seed=11)
+    whole = locator.locate(x, y)
+    monkeypatch.setattr(locate, "PARALLEL_MIN_POINTS", len(x) // 3)
+    monkeypatch.setattr(locate, "_WORKERS", 3)
+    split = locator.locate(x, y)
+    assert np.array_equal(split, whole) and (whole == -1).sum() > 1000
 
 
 # --------------------------------------------------------------------------- PostGIS referee
@@ -197,8 +224,9 @@ def test_matches_postgis_st_covers_on_real_sodertalje(pg_dsn, as_multi):
     x, y = _test_points(geoms, seed=2018)
     assert len(x) > 10_000
     expected = _postgis_codes(pg_dsn, codes, geoms, x, y)
-    for cell_size in (None, 250.0):
-        locator = AreaLocator(codes, geoms, cell_size=cell_size)
+    built = [AreaLocator(codes, geoms, cell_size=size) for size in (None, 250.0)]
+    # The locator the store keeps with an area import answers as the one built here.
+    for locator in [*built, AreaLocator.from_bytes(built[0].to_bytes())]:
         idx = locator.locate(x, y)
         got = [None if i < 0 else str(locator.codes[i]) for i in idx]
         wrong = [(x[i], y[i], got[i], expected[i]) for i in range(len(x)) if got[i] != expected[i]]
