@@ -172,9 +172,14 @@ class EventCells:
             return key.astype(np.int64)
         return np.argsort(self.event_cell, kind="stable")
 
-    def per_cell(self, values: np.ndarray | pa.Array) -> pa.ListArray:
-        """Each cell's values in event order, as an Arrow list array aligned with the cells."""
-        order = self._event_order
+    def per_cell(
+        self, values: np.ndarray | pa.Array, among: np.ndarray | None = None
+    ) -> pa.ListArray:
+        """Each cell's values in event order, as an Arrow list array aligned with the cells.
+
+        ``among``: the counted events are ``values[among]`` (gathered once, not twice).
+        """
+        order = self._event_order if among is None else among[self._event_order]
         offsets = np.zeros(len(self.count) + 1, dtype=np.int32)
         np.cumsum(self.count, out=offsets[1:])
         if isinstance(values, pa.Array | pa.ChunkedArray):

@@ -1,7 +1,8 @@
 """Observation cells in PostgreSQL's binary COPY format, built column-wise.
 
-The server reads binary fields without parsing text, which for the two array columns (the
-hour of the week and the reference of each event) is most of the cost of a text COPY. Each
+The server reads binary fields without parsing text, which for the array column (the hour of
+the week of each event) is most of the cost of a text COPY; the references of a cell's events
+go as one text (``_JOINED``), not an array, so the server does not take them one by one. Each
 field is built column-wise as an Arrow binary array of its per-row bytes (length word + value,
 big-endian), and one element-wise join lays the rows out; nothing is done row by row in
 Python. ``store`` opens the COPY inside its transaction and hands the stream to
@@ -10,7 +11,7 @@ Python. ``store`` opens the COPY inside its transaction and hands the stream to
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -43,25 +44,30 @@ _FIELD_COUNT = len(_COPY_COLUMNS).to_bytes(2, "big")
 #: Element types of the array columns, as PostgreSQL's binary array format names them (OIDs).
 _ARRAY_ELEMENTS = {
     "event_hours": (pa.int16(), 21),  # smallint[]
-    "source_refs": (pa.string(), 25),  # text[]
 }
+#: List columns stored as one text, the elements joined by a separator (migration 0011).
+_JOINED = {"source_refs": "\x1f"}
 _PG_EPOCH = 10_957  # 2000-01-01, PostgreSQL's day 0, in days since 1970-01-01
 
 
 def write_observations(
-    copy: Copy, delivery_id: int, obs: pa.Table, block_rows: int = COPY_BLOCK_ROWS
+    copy: Copy, delivery_id: int, parts: Iterable[pa.Table], block_rows: int = COPY_BLOCK_ROWS
 ) -> None:
     """Send the cells: the signature, the rows block by block, the trailer. The next block
-    is encoded on a worker thread while the server takes in the current one."""
-    starts = range(0, obs.num_rows, block_rows)
+    is made on a worker thread (taking the next part from ``parts`` when one is used up, so
+    whatever computes the parts runs there too) while the server takes in the current one."""
+
+    def blocks() -> Iterator[memoryview]:
+        for part in parts:
+            for start in range(0, part.num_rows, block_rows):
+                yield _copy_rows(delivery_id, part.slice(start, block_rows))
+
     copy.write(_SIGNATURE)
+    pending = blocks()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        encode = functools.partial(_copy_rows, delivery_id)
-        ahead = pool.submit(encode, obs.slice(0, block_rows)) if starts else None
-        for start in starts:
-            block = ahead.result()
-            if start + block_rows < obs.num_rows:
-                ahead = pool.submit(encode, obs.slice(start + block_rows, block_rows))
+        ahead = pool.submit(next, pending, None)
+        while (block := ahead.result()) is not None:
+            ahead = pool.submit(next, pending, None)
             copy.write(block)
     copy.write(_TRAILER)
 
@@ -83,7 +89,9 @@ def _copy_fields(delivery_id: int, block: pa.Table) -> list[pa.Array]:
             fields.append(_fixed_field(np.full(n, delivery_id, dtype=np.int64), ">i8"))
             continue
         column = block[name].combine_chunks()
-        if name in _ARRAY_ELEMENTS:
+        if name in _JOINED:
+            fields.append(_text_field(pc.binary_join(column, _JOINED[name])))
+        elif name in _ARRAY_ELEMENTS:
             element, oid = _ARRAY_ELEMENTS[name]
             fields.append(_array_field(column, element, oid))
         elif pa.types.is_string(column.type):
@@ -144,20 +152,11 @@ def _array_field(lists: pa.Array, element: pa.DataType, oid: int) -> pa.Array:
     if values.null_count:
         seen = np.r_[0, np.cumsum(values.is_null().to_numpy(zero_copy_only=False))]
         null = null | (seen[offsets[1:] - first] > seen[offsets[:-1] - first])
-        values = pc.fill_null(values, pa.scalar(0 if element != pa.string() else "", element))
-    if element == pa.string():
-        elements = _text_field(values)
-        bounds = np.frombuffer(elements.buffers()[1], dtype=np.int32, count=len(values) + 1)
-        row_bytes = bounds[offsets - first]
-        data = np.frombuffer(elements.buffers()[2] or b"", dtype=np.uint8)
-    else:
-        record = np.empty(
-            len(values), dtype=[("length", ">i4"), ("value", f">i{element.byte_width}")]
-        )
-        record["length"] = element.byte_width
-        record["value"] = values.to_numpy()
-        row_bytes = (offsets - first) * record.itemsize
-        data = record
+        values = pc.fill_null(values, pa.scalar(0, element))
+    data = np.empty(len(values), dtype=[("length", ">i4"), ("value", f">i{element.byte_width}")])
+    data["length"] = element.byte_width
+    data["value"] = values.to_numpy()
+    row_bytes = (offsets - first) * data.itemsize
     header = np.empty(len(lists), dtype=[("length", ">i4"), ("words", ">i4", 5)])
     header["length"] = 20 + np.diff(row_bytes)
     header["words"] = [1, 0, oid, 0, 1]

@@ -8,10 +8,11 @@ to bottom. Nothing is written unless every stage succeeded, and then in one tran
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,14 @@ from . import queries, store
 from .aggregate import count_cells
 from .catalogue import IndicatorCatalogue, load_catalogue
 from .errors import ConflictError, DeliveryRefusedError, Problem
-from .locate import AreaLocator
+from .locate import LOCATOR_FORMAT, AreaLocator
 from .privacy import find_personal_data
 from .read import read_table
 from .validate import AggregatedDelivery, Catalogue, EventDelivery, likely_shape, validate
 
 MAX_UNPLACED_LISTED = 50
+#: Single events are counted in about this many parts, so that storing starts early.
+CELL_PARTS = 8
 
 Progress = Callable[[str], None]
 
@@ -64,10 +67,11 @@ class IngestResult:
 
 
 class _LocatorCache:
-    """One AreaLocator per area layer version, so repeated ingests don't rebuild the grid.
+    """One AreaLocator per area layer version, so repeated ingests don't load it again.
 
-    The grid is built in the background (``prepare``) while the delivery is being checked; the
-    areas themselves are read from the database first, on the caller's thread.
+    The locator saved with the area import is loaded in the background (``prepare``) while the
+    delivery is being checked; without one (an import older than migration 0010) it is built
+    there from the stored areas. The database is read on the caller's thread.
     """
 
     def __init__(self) -> None:
@@ -82,8 +86,12 @@ class _LocatorCache:
         )
         failed = self._locator is not None and self._locator.done() and self._locator.exception()
         if self._locator is None or key != self._key or failed:
-            codes, wkbs = queries.level3_areas(conn)
-            self._locator = pool.submit(AreaLocator, codes, shapely.from_wkb(wkbs))
+            blob = queries.stored_locator(conn, LOCATOR_FORMAT)
+            if blob is not None:
+                self._locator = pool.submit(AreaLocator.from_bytes, blob)
+            else:
+                codes, wkbs = queries.level3_areas(conn)
+                self._locator = pool.submit(AreaLocator, codes, shapely.from_wkb(wkbs))
             self._key = key
         return self._locator
 
@@ -115,8 +123,12 @@ def ingest_file(
     catalogue = catalogue or load_catalogue()
     today = today or date.today()
 
-    digest = _sha256(path)
     kind = queries.actor_kind(conn, actor_id)
+    say("reading")
+    with ThreadPoolExecutor(max_workers=1) as hasher:  # the fingerprint beside the parsing
+        fingerprint = hasher.submit(_sha256, path)
+        raw = read_table(path)
+        digest = fingerprint.result()
     existing = store.find_delivery_by_content(conn, actor_id, digest)
     if existing is not None:
         if replaces is not None:
@@ -126,8 +138,6 @@ def ingest_file(
             )
         return IngestResult(existing[0], existing[1], "", 0, 0, already_delivered=True)
 
-    say("reading")
-    raw = read_table(path)
     # What only reads the delivery runs side by side: the privacy scan beside validation, and
     # for single events the area grid beside both. The scan still decides first: its problems
     # refuse the delivery whatever validation found.
@@ -154,6 +164,7 @@ def ingest_file(
 
         report: dict = {}
         unplaced: list[int] = []
+        weeks = None
         if isinstance(delivery, EventDelivery):
             say("placing events in areas")
             rows = delivery.rows
@@ -163,19 +174,23 @@ def ingest_file(
             outside = area < 0
             if outside.any():
                 unplaced = rows["row"].to_numpy()[outside].tolist()
-                if not allow_unplaced:
+                if not allow_unplaced or outside.all():
                     raise DeliveryRefusedError(_unplaced_problems(delivery.file, unplaced))
                 report["unplaced_rows"] = unplaced
-            say("counting")
-            observations = _event_cells_table(delivery, codes, area)
+            placed_weeks = rows["week_start"].to_numpy()[~outside].astype("datetime64[D]")
+            weeks = (placed_weeks.min().item(), placed_weeks.max().item())
+            # Counted part by part while the store writes the previous part.
+            sizes: list[int] = []
+            observations = _counted(_event_cell_parts(delivery, codes, area), sizes)
             shape = "events"
-            del rows
+            del rows, placed_weeks
         else:
             observations = _aggregated_table(delivery.rows)
+            sizes = [observations.num_rows]
             shape = "aggregated"
         del delivery  # the rows are not stored, and need not be held while storing
 
-    say("storing")
+    say("counting and storing" if shape == "events" else "storing")
     delivery_id, flags = store.save_delivery(
         conn,
         store.NewDelivery(
@@ -187,6 +202,7 @@ def ingest_file(
             observations=observations,
             replaces_id=replaces,
             report=report,
+            weeks=weeks,
         ),
     )
     return IngestResult(
@@ -194,10 +210,17 @@ def ingest_file(
         "pending",
         shape,
         row_count,
-        len(observations),
+        sum(sizes),
         flags,
         unplaced_rows=unplaced,
     )
+
+
+def _counted(parts: Iterator[pa.Table], sizes: list[int]) -> Iterator[pa.Table]:
+    """``parts`` as they come, each one's row count appended to ``sizes``."""
+    for part in parts:
+        sizes.append(part.num_rows)
+        yield part
 
 
 def _sha256(path: Path) -> str:
@@ -253,50 +276,70 @@ def _unplaced_problems(file: str, rows: list[int]) -> list[Problem]:
     return problems
 
 
-def _event_cells_table(delivery: EventDelivery, codes: np.ndarray, area: np.ndarray) -> pa.Table:
+def _event_cell_parts(
+    delivery: EventDelivery, codes: np.ndarray, area: np.ndarray, parts: int = CELL_PARTS
+) -> Iterator[pa.Table]:
     """Events → one row per area × week × indicator: the count, the hour of the week of each
     event (the weekday and hour-of-day distributions are derived from it, and double reports
     are found with it) and the actor's own references (so it can link back to its records).
 
     ``area`` indexes each event's area in ``codes`` (-1: unplaced, left out). The cells come
-    in the order the store writes them (indicator, week, area).
+    in the order the store writes them (indicator, week, area), in about ``parts`` tables cut
+    between weeks: the store writes one while the next is counted.
     """
     rows = delivery.rows
-    placed = area >= 0
-    everything = bool(placed.all())
-
-    def kept(values):
-        if isinstance(values, pa.Array):
-            return values if everything else pc.filter(values, pa.array(placed))
-        return values if everything else values[placed]
-
-    by_code = np.argsort(codes)
-    rank = np.empty(len(codes), dtype=np.int64)
-    rank[by_code] = np.arange(len(codes))
-    weekday = kept(rows["weekday"].to_numpy()).astype(np.int16)
-    hour = kept(rows["hour"].to_numpy()).astype(np.int16)
-    cells = count_cells(
-        pd.Categorical.from_codes(rank[kept(area)], codes[by_code]),
-        kept(pa.array(rows["indicator"].array)),
-        kept(rows["week_start"].to_numpy()),
-        weekday,
-        hour,
-        order=("indicator", "week_start", "area_code"),
-    )
-    columns = {
-        "area_code": pa.array(cells.area_code, pa.string()),
-        "week_start": pa.array(cells.week_start, pa.date32()),
-        "indicator": pa.array(cells.indicator, pa.string()),
-        "numerator": pa.array(cells.count),
-        "event_hours": cells.per_cell(weekday * 24 + hour),
-    }
+    indicator = pa.array(rows["indicator"].array)
+    if isinstance(indicator, pa.ChunkedArray):
+        indicator = indicator.combine_chunks()
+    indicators = pc.dictionary_encode(indicator)
+    ind_order = pc.sort_indices(indicators.dictionary).to_numpy()
+    ind_rank = np.empty(len(ind_order), dtype=np.int64)
+    ind_rank[ind_order] = np.arange(len(ind_order))
+    ind_rank = ind_rank[indicators.indices.to_numpy()]
+    ind_names = indicators.dictionary.take(pa.array(ind_order)).to_numpy(zero_copy_only=False)
     refs = delivery.source_refs
     if refs is None:
         refs = pa.array(rows["source_ref"].to_numpy(), pa.string(), from_pandas=True)
-    refs = kept(refs)
-    if refs.null_count < len(refs):
-        columns["source_refs"] = cells.per_cell(pc.fill_null(refs, ""))
-    return pa.table(columns)
+    refs = pc.fill_null(refs, "") if refs.null_count < len(refs) else None
+    by_code = np.argsort(codes)
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[by_code] = np.arange(len(codes))
+    weekday = rows["weekday"].to_numpy()
+    hour = rows["hour"].to_numpy()
+    days = rows["week_start"].to_numpy().astype("datetime64[D]").view(np.int64)
+
+    # The placed events in cell-key order (indicator, week), then cut where the key changes.
+    placed = np.flatnonzero(area >= 0)
+    first = int(days.min()) if len(days) else 0
+    key = ind_rank[placed] * ((int(days.max()) - first) // 7 + 1) + (days[placed] - first) // 7
+    if len(key) and key.max() < 1 << 16:
+        key = key.astype(np.uint16)  # a stable sort of 16-bit keys is a radix sort
+    order = np.argsort(key, kind="stable")
+    events, key = placed[order], key[order]
+    wanted = np.linspace(0, len(events), parts + 1)[1:-1].astype(np.int64)
+    cuts = np.unique(np.searchsorted(key, key[wanted])) if len(events) else []
+    for lo, hi in pairwise([0, *(c for c in cuts if c > 0), len(events)]):
+        sel = events[lo:hi]
+        cells = count_cells(
+            pd.Categorical.from_codes(rank[area[sel]], codes[by_code]),
+            pd.Categorical.from_codes(ind_rank[sel], ind_names),
+            days[sel].astype("datetime64[D]"),
+            weekday[sel],
+            hour[sel],
+            order=("indicator", "week_start", "area_code"),
+        )
+        columns = {
+            "area_code": pa.array(cells.area_code, pa.string()),
+            "week_start": pa.array(cells.week_start, pa.date32()),
+            "indicator": pa.array(cells.indicator, pa.string()),
+            "numerator": pa.array(cells.count),
+            "event_hours": cells.per_cell(
+                weekday[sel].astype(np.int16) * 24 + hour[sel].astype(np.int16)
+            ),
+        }
+        if refs is not None:
+            columns["source_refs"] = cells.per_cell(refs, among=sel)
+        yield pa.table(columns)
 
 
 def _aggregated_table(rows: pd.DataFrame) -> pa.Table:

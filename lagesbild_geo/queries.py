@@ -35,6 +35,16 @@ def level3_areas(conn: psycopg.Connection) -> tuple[list[str], list[bytes]]:
     return [r[0] for r in rows], [bytes(r[1]) for r in rows]
 
 
+def stored_locator(conn: psycopg.Connection, locator_format: int) -> bytes | None:
+    """The area locator saved with the latest area import, if it has this format."""
+    row = conn.execute(
+        "SELECT CASE WHEN locator_format = %s THEN locator END FROM lagesbild.area_import"
+        " ORDER BY id DESC LIMIT 1",
+        (locator_format,),
+    ).fetchone()
+    return None if row is None or row[0] is None else bytes(row[0])
+
+
 def area_codes(conn: psycopg.Connection, level: int = 3) -> list[str]:
     return [
         r[0]

@@ -198,6 +198,7 @@ def validate(
             "missing column: neither an area column (område, area, area_code, nyko) "
             "nor a position (x and y, or lat and lon)"
         )
+    _refuse_control_characters(problems, raw.frame, columns)
     problems.raise_if_any()
     if has_area:
         return _validate_aggregated(raw, columns, problems, catalogue, area_codes, today)
@@ -378,6 +379,29 @@ def _arrow_source_refs(frame: pd.DataFrame, columns: dict[str, str]) -> pa.Array
         return None
     refs = pc.utf8_trim_whitespace(arrow_strings(frame[columns["source_ref"]]))
     return pc.if_else(pc.equal(refs, ""), pa.scalar(None, pa.string()), refs)
+
+
+def _refuse_control_characters(
+    problems: Problems, frame: pd.DataFrame, columns: dict[str, str]
+) -> None:
+    """A reference is one line of text: a tab, a line break or another control character in it
+    is refused (the store separates a cell's references with one, U+001F)."""
+    if "source_ref" not in columns:
+        return
+    name = columns["source_ref"]
+    refs = arrow_strings(frame[name])
+    data = refs.buffers()[2]
+    octets = np.frombuffer(data or b"", dtype=np.uint8)
+    if not ((octets < 0x20) | (octets == 0x7F)).any():
+        return  # the usual case, settled without looking at rows
+    inner = pc.utf8_trim_whitespace(refs)  # spaces around a reference are only trimmed
+    bad = pc.fill_null(pc.match_substring_regex(inner, r"[\x00-\x1f\x7f]"), False)
+    problems.rows(
+        bad.to_numpy(zero_copy_only=False),
+        name,
+        "the reference holds a control character (a tab, a line break or similar); "
+        "a reference is one line of text",
+    )
 
 
 # --- single events -------------------------------------------------------------------------

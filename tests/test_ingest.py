@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lagesbild_geo import queries
+from lagesbild_geo import pipeline, queries
 from lagesbild_geo.errors import DeliveryRefusedError, NotFoundError
+from lagesbild_geo.locate import LOCATOR_FORMAT
 from lagesbild_geo.pipeline import ingest_file
 
 from .conftest import table_counts
@@ -47,7 +48,8 @@ def test_aggregated_csv_is_stored_pending_with_exact_integers(ready_conn, tmp_pa
     result = _ingest(ready_conn, path, "polisen")
     assert result.status == "pending" and result.rows == 3 and result.observations == 3
     rows = ready_conn.execute(
-        "SELECT area_code, week_start, indicator_id, numerator, denominator, source_refs"
+        "SELECT area_code, week_start, indicator_id, numerator, denominator,"
+        " lagesbild.source_ref_list(source_refs)"
         " FROM lagesbild.observation WHERE delivery_id = %s ORDER BY indicator_id, area_code",
         (result.delivery_id,),
     ).fetchall()
@@ -91,7 +93,15 @@ def test_same_file_twice_is_stored_once(ready_conn, tmp_path):
     assert "already delivered" in second.summary()
 
 
-def test_events_are_placed_counted_and_never_stored_as_rows(ready_conn, tmp_path, demo_layer):
+@pytest.mark.parametrize("locator", ["stored with the import", "built (older import)"])
+def test_events_are_placed_counted_and_never_stored_as_rows(
+    ready_conn, tmp_path, demo_layer, monkeypatch, locator
+):
+    monkeypatch.setattr(pipeline, "_locators", pipeline._LocatorCache())
+    stored_format = ready_conn.execute("SELECT locator_format FROM lagesbild.area_import")
+    assert stored_format.fetchall() == [(LOCATOR_FORMAT,)]
+    if locator.startswith("built"):  # as after migrating a database imported before 0010
+        ready_conn.execute("UPDATE lagesbild.area_import SET locator = NULL, locator_format = NULL")
     codes = ["1101", "1102", "2101"]
     pts = _points(demo_layer, codes, per_area=7)
     rng = np.random.default_rng(3)
@@ -132,6 +142,17 @@ def test_events_are_placed_counted_and_never_stored_as_rows(ready_conn, tmp_path
     ).fetchall()
     assert stored == expected
     assert sum(r[2] for r in stored) == len(pts)
+
+    # Each cell keeps the actor's references of its events, in file order.
+    refs = ready_conn.execute(
+        "SELECT lagesbild.source_ref_list(source_refs) FROM lagesbild.observation"
+        " WHERE delivery_id = %s",
+        (result.delivery_id,),
+    ).fetchall()
+    got = sorted(ref for (cell,) in refs for ref in cell)
+    assert got == sorted(frame["referens"]) and all(
+        cell == sorted(cell, key=lambda r: int(r[2:])) for (cell,) in refs
+    )
 
     # The weekday and hour distributions add up to the count, bin by bin from the file.
     for area, week, n, wd, hr in ready_conn.execute(
@@ -239,3 +260,31 @@ def test_same_actor_twice_in_an_hour_is_not_a_double_report(ready_conn, tmp_path
     _ingest(ready_conn, tmp_path / "a.csv", "vaktbolaget")
     second = _ingest(ready_conn, tmp_path / "b.csv", "vaktbolaget")
     assert second.double_reports == 0
+
+
+def test_the_store_refuses_a_cell_twice_and_stores_nothing(ready_conn):
+    """The observation table has no unique index (migration 0009): the writer keeps a cell
+    unique, and refuses a table that repeats one before anything is written."""
+    from lagesbild_geo import store
+    from lagesbild_geo.errors import InputError
+
+    before = table_counts(ready_conn)
+    cells = pd.DataFrame(
+        {
+            "area_code": ["1101", "1102", "1101"],
+            "week_start": [date(2026, 2, 9)] * 3,
+            "indicator": ["ran", "ran", "ran"],
+            "numerator": [3, 1, 4],
+        }
+    )
+    new = store.NewDelivery(
+        actor_id="polisen",
+        file_name="twice.csv",
+        content_sha256="b" * 64,
+        shape="aggregated",
+        row_count=3,
+        observations=cells,
+    )
+    with pytest.raises(InputError, match="same cell twice.*'area_code': '1101'"):
+        store.save_delivery(ready_conn, new)
+    assert table_counts(ready_conn) == before

@@ -547,3 +547,17 @@ def test_same_event_with_different_references_is_not_a_duplicate():
         + "\n".join(f"skadegorelse;2026-02-10;18:30;623007.2;6580818;K{i}" for i in range(3))
     )
     assert check(raw).rows["source_ref"].tolist() == ["K0", "K1", "K2"]
+
+
+def test_a_reference_with_a_control_character_is_refused_by_row():
+    raw = table(
+        f"{EVENT};ref\n"
+        "skadegorelse;2026-02-10;18:30;623007.2;6580818; K-1 \n"
+        "skadegorelse;2026-02-10;18:30;623007.2;6580818;K-2\x1fK-3\n"
+        "skadegorelse;2026-02-10;18:40;623007.2;6580818;K-4\tx\n"
+    )
+    with pytest.raises(DeliveryRefusedError) as err:
+        check(raw)
+    assert [(p.row, p.column) for p in err.value.problems] == [(3, "ref"), (4, "ref")]
+    assert "control character" in err.value.problems[0].reason
+    assert check(table(f"{EVENT};ref\nskadegorelse;2026-02-10;18:30;623007.2;6580818; K-1 \n"))
