@@ -27,8 +27,10 @@ recommendation.
 Why p95 < 150 ms at 16 clients is out of reach on 2 cores: with 16 requests always in flight,
 mean latency = 16 / throughput (Little's law), so p95 < 150 ms needs > 107 requests/s, i.e. less
 than ~19 ms of CPU per request for the database, the server and the load generator together.
-One request costs about 8 ms in PostgreSQL (the COUNT for numberMatched ~5 ms, the page ~2 ms)
-and about 10 ms in the server (pygeoapi parsing and SQL building, rows, orjson).
+One request costs about 7 ms in PostgreSQL (the COUNT for numberMatched ~4-5 ms, the page
+~1.7 ms read in two steps, the pool's pre-ping and the publication state) and about 13 ms of
+CPU in the server process (measured one request at a time on 2026-11-29; pygeoapi's parsing
+of the request, SQLAlchemy building and compiling the SQL, the rows, orjson).
 
 Both servers read the same table as the read-only role ``lagesbild_reader``, each with the same
 number of worker processes (``--workers``): ours is gunicorn (as ``lagesbild serve`` runs

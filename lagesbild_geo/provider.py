@@ -193,7 +193,9 @@ class PublishProvider(PostgreSQLProvider):
             self._get_datetime_filter(datetime_),
         ]
         keys = [k for k in (select_properties or self.fields.keys()) if k in table.columns]
-        wanted = dict.fromkeys([self.id_field, *keys, *([area_key] if area_key else [])])
+        # The properties first, then the id and area code when they are not among them.
+        extra = dict.fromkeys(n for n in (self.id_field, area_key) if n and n not in keys)
+        wanted = [*keys, *extra]
         response = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
         with self._engine.connect() as conn:
             if self.count or resulttype == "hits":
@@ -201,30 +203,45 @@ class PublishProvider(PostgreSQLProvider):
                 response["numberMatched"] = conn.execute(count).scalar_one()
             if resulttype == "hits":
                 return response
-            page = (
-                select(*(table.columns[name] for name in wanted))
-                .where(*where)
-                .order_by(*self._get_order_by_clauses(list(sortby), self.table_model))
-                .offset(offset)
-                .limit(limit)
-            )
-            rows = conn.execute(page).mappings().all()
+            rows = conn.execute(self._page(wanted, where, sortby, offset, limit)).all()
             shapes = (
                 AREA_GEOMETRIES.get(conn, self._engine)
                 if area_key and not skip_geometry and rows
                 else {}
             )
+        position = {name: i for i, name in enumerate(wanted)}  # rows are plain tuples
+        at_key, at_area, n = position[self.id_field], position.get(area_key), len(keys)
         response["features"] = [
             {
                 "type": "Feature",
-                "properties": {key: row[key] for key in keys},
-                "id": row[self.id_field],
-                "geometry": shapes.get(row[area_key]) if area_key else None,
+                "properties": dict(zip(keys, row[:n], strict=True)),
+                "id": row[at_key],
+                "geometry": shapes.get(row[at_area]) if area_key else None,
             }
             for row in rows
         ]
         response["numberReturned"] = len(rows)
         return response
+
+    def _page(self, wanted, where, sortby, offset: int, limit: int):
+        """One page in two steps: the page's ids in the requested order (answered from an index
+        alone when one holds the filtered and sorted columns, e.g. ``(indicator, id) INCLUDE
+        (week_start, week_end, value)``), then those rows. Asked in one step, PostgreSQL
+        walked the primary key and read every row in id order until 100 matched: ~19,000 rows
+        and 9-15 ms for the benchmark's request (bench/serve.py), against ~1.7 ms in two.
+        The id breaks ties, so pages of a sort by another property never overlap.
+        """
+        table = self.table_model.__table__
+        key = table.columns[self.id_field]
+        order = self._get_order_by_clauses(list(sortby), self.table_model)
+        if sortby and all(s["property"] != self.id_field for s in sortby):
+            order.append(key.asc())  # (without sortby, pygeoapi's order is the id already)
+        ids = select(key).where(*where).order_by(*order).offset(offset).limit(limit).subquery()
+        return (
+            select(*(table.columns[name] for name in wanted))
+            .join_from(table, ids, key == ids.c[self.id_field])
+            .order_by(*order)
+        )
 
     def get(self, identifier, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
         try:

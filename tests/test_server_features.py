@@ -178,6 +178,32 @@ def test_sortby_and_property_filter(server):
     assert values == sorted(values, reverse=True) and values[0] >= K
 
 
+def test_pages_sorted_by_a_property_with_ties_neither_overlap_nor_skip(server, db):
+    """Many cells share a value: the id breaks the ties, so paging by offset visits each
+    matching feature exactly once, pages in (value desc, id) order, all properties kept."""
+    (expected,) = db.execute(
+        "SELECT array_agg(id ORDER BY value DESC, id) FROM publish.observations"
+        " WHERE indicator = 'skadegorelse' AND NOT suppressed"
+    ).fetchone()
+    assert len(expected) > 30 and len(set(expected)) == len(expected)
+    seen = []
+    for offset in range(0, len(expected), 7):
+        page = _get(
+            server, "/collections/observations/items", filter="indicator='skadegorelse'",
+            suppressed="false", sortby="-value", limit=7, offset=offset,
+        ).json()  # fmt: skip
+        seen += [f["id"] for f in page["features"]]
+        props = page["features"][0]["properties"]
+        assert props["indicator"] == "skadegorelse" and "by_hour_23" in props
+    assert seen == expected
+    few = _get(
+        server, "/collections/observations/items", properties="value,area_code", limit=3,
+        sortby="-value",
+    ).json()  # fmt: skip
+    assert [sorted(f["properties"]) for f in few["features"]] == [["area_code", "value"]] * 3
+    assert all(f["id"] and f["geometry"]["type"] == "MultiPolygon" for f in few["features"])
+
+
 # -- GDAL / QGIS -----------------------------------------------------------------------------
 
 
