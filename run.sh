@@ -9,7 +9,11 @@ cd "$(dirname "$0")"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 gdal-bin)
+# Leaflet and Bootstrap: the HTML map previews, served by the service (no CDN needed).
+APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 gdal-bin
+  libjs-leaflet libjs-leaflet.markercluster libjs-bootstrap5)
+# The tests also drive a real browser over the HTML pages.
+[ "${1:-up}" = test ] && APT_PACKAGES+=(chromium)
 
 install_system_packages() {
   local missing=()

@@ -7,7 +7,8 @@
 2. write the final pygeoapi configuration into ``LAGESBILD_DATA_DIR`` (the repository's
    ``pygeoapi-config.yml`` with the extents computed from the data; connection values stay
    ``${VAR}`` references, so no password is written to disk) and generate the OpenAPI
-   document from it (what ``pygeoapi openapi generate`` does), served at ``/openapi``;
+   document from it (what ``pygeoapi openapi generate`` does), served at ``/openapi``; the
+   HTML pages get Leaflet and Bootstrap from the service itself (:mod:`.webassets`);
 3. run gunicorn with ``settings.workers`` sync workers, stopping cleanly on SIGINT/SIGTERM.
 
 The middleware (:class:`PublishMiddleware`) does what pygeoapi does not:
@@ -50,6 +51,7 @@ from . import publish
 from .db import connect, database_url
 from .features import PUBLISHED_VERSION
 from .settings import REPO_ROOT, Settings
+from .webassets import local_web_assets
 
 LOGGER = logging.getLogger(__name__)
 
@@ -160,9 +162,11 @@ def prepare(settings: Settings) -> dict[str, str]:
     config_path = data_dir / CONFIG_NAME
     openapi_path = data_dir / OPENAPI_NAME
     template = yaml.safe_load(CONFIG_TEMPLATE.read_text(encoding="utf-8"))
+    config = build_config(template, extents)
+    config["server"]["templates"] = local_web_assets(data_dir)  # map previews offline too
     config_path.write_text(
         "# Written by `lagesbild serve` from pygeoapi-config.yml; do not edit.\n"
-        + yaml.safe_dump(build_config(template, extents), allow_unicode=True, sort_keys=False),
+        + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
         encoding="utf-8",
     )
     (data_dir / QUERYABLES_NAME).write_text(json.dumps(queryables), encoding="utf-8")

@@ -265,6 +265,50 @@ def test_html_pages_render_with_the_map(server):
     assert one.status_code == 200 and "Gamla stan" in one.text
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by ./run.sh test
+
+
+def test_map_previews_draw_in_a_browser_without_the_internet(server):
+    """Chromium may reach the service and nothing else (as on a closed municipal network):
+    every map preview still draws its features, because Leaflet and Bootstrap come from the
+    service (lagesbild_geo.webassets), and no page has a script error."""
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+
+    def only_the_service(route):
+        if route.request.url.startswith(server["url"]):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-background-networking"],
+        )
+        context = browser.new_context()
+        context.route("**/*", only_the_service)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        shapes = "#items-map path.leaflet-interactive"
+        for name in ("areas", "observations", "situation"):
+            page.goto(f"{server['url']}/collections/{name}/items?f=html&limit=7")
+            page.wait_for_selector(shapes, timeout=20_000)
+            assert page.locator(shapes).count() == 7, name
+            assert page.evaluate("getComputedStyle(document.body).fontFamily") != "Times"
+        page.goto(f"{server['url']}/collections/areas/items/1101?f=html")
+        page.wait_for_selector(shapes, timeout=20_000)
+        assert page.locator(shapes).count() == 1
+        page.goto(f"{server['url']}/collections/observations?f=html")
+        page.wait_for_selector("#collection-map path.leaflet-interactive", timeout=20_000)
+        browser.close()
+    assert errors == []
+    assert outside and all("/static/" not in url for url in outside)  # only map tiles left
+
+
 # -- disclosure ------------------------------------------------------------------------------
 
 
