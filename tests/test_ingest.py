@@ -288,3 +288,45 @@ def test_the_store_refuses_a_cell_twice_and_stores_nothing(ready_conn):
     with pytest.raises(InputError, match="same cell twice.*'area_code': '1101'"):
         store.save_delivery(ready_conn, new)
     assert table_counts(ready_conn) == before
+
+
+def test_cells_stored_in_parts_are_stored_whole_or_not_at_all(ready_conn):
+    """The store writes each part while the next is computed; a part that fails after others
+    were sent rolls the whole delivery back, and the connection stays usable."""
+    import pyarrow as pa
+
+    from lagesbild_geo import store
+    from lagesbild_geo.errors import InputError
+
+    def part(week, areas):
+        return pa.table(
+            {
+                "area_code": areas,
+                "week_start": pa.array([week] * len(areas), pa.date32()),
+                "indicator": ["skadegorelse"] * len(areas),
+                "numerator": [2] * len(areas),
+                "event_hours": pa.array([[1, 30]] * len(areas), pa.list_(pa.int16())),
+            }
+        )
+
+    weeks = (date(2026, 2, 2), date(2026, 2, 16))
+
+    def new(parts, sha):
+        return store.NewDelivery(
+            actor_id="vaktbolaget", file_name="parts.csv", content_sha256=sha * 64,
+            shape="events", row_count=12, observations=iter(parts), weeks=weeks,
+        )  # fmt: skip
+
+    before = table_counts(ready_conn)
+    broken = [part(weeks[0], ["1101", "1102"]), part(weeks[1], ["1101", "1102", "1101"])]
+    with pytest.raises(InputError, match="same cell twice"):
+        store.save_delivery(ready_conn, new(broken, "c"))
+    assert table_counts(ready_conn) == before
+    good = [part(weeks[0], ["1101", "1102"]), part(weeks[1], ["1101", "1102", "2101"])]
+    delivery_id, _ = store.save_delivery(ready_conn, new(good, "d"))
+    stored = ready_conn.execute(
+        "SELECT count(*), sum(numerator), min(week_start), max(week_start)"
+        " FROM lagesbild.observation WHERE delivery_id = %s",
+        (delivery_id,),
+    ).fetchone()
+    assert stored == (5, 10, *weeks)
