@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import shapely
 
 from . import queries, store
-from .aggregate import count_cells
+from .aggregate import count_cells, rank_values
 from .catalogue import IndicatorCatalogue, load_catalogue
 from .errors import ConflictError, DeliveryRefusedError, Problem
 from .locate import LOCATOR_FORMAT, AreaLocator
@@ -139,9 +139,9 @@ def ingest_file(
         return IngestResult(existing[0], existing[1], "", 0, 0, already_delivered=True)
 
     # What only reads the delivery runs side by side: the privacy scan beside validation, and
-    # for single events the area grid beside both. The scan still decides first: its problems
-    # refuse the delivery whatever validation found.
-    with ThreadPoolExecutor(max_workers=1) as pool:  # one helper: the scan, then the grid
+    # for single events loading the area locator beside both. The scan still decides first:
+    # its problems refuse the delivery whatever validation found.
+    with ThreadPoolExecutor(max_workers=1) as pool:  # one helper: the scan, then the locator
         say("checking for personal data")
         privacy = pool.submit(find_personal_data, raw)
         locator = _locators.prepare(conn, pool) if likely_shape(raw) == "events" else None
@@ -291,12 +291,8 @@ def _event_cell_parts(
     indicator = pa.array(rows["indicator"].array)
     if isinstance(indicator, pa.ChunkedArray):
         indicator = indicator.combine_chunks()
-    indicators = pc.dictionary_encode(indicator)
-    ind_order = pc.sort_indices(indicators.dictionary).to_numpy()
-    ind_rank = np.empty(len(ind_order), dtype=np.int64)
-    ind_rank[ind_order] = np.arange(len(ind_order))
-    ind_rank = ind_rank[indicators.indices.to_numpy()]
-    ind_names = indicators.dictionary.take(pa.array(ind_order)).to_numpy(zero_copy_only=False)
+    ind_rank, ind_names = rank_values(indicator)
+    ind_names = ind_names.to_numpy(zero_copy_only=False)
     refs = delivery.source_refs
     if refs is None:
         refs = pa.array(rows["source_ref"].to_numpy(), pa.string(), from_pandas=True)

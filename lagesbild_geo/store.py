@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import shapely
 
 from . import pgcopy, queries
+from .aggregate import rank_values
 from .catalogue import IndicatorCatalogue
 from .errors import ConflictError, InputError, NotFoundError
 from .locate import LOCATOR_FORMAT, AreaLocator
@@ -312,8 +313,8 @@ def _observation_table(observations: pa.Table | pd.DataFrame) -> pa.Table:
         )
     key = np.zeros(n, dtype=np.int64)
     for column in keys:
-        rank, size = sort_rank(column.chunk(0) if column.num_chunks else column.combine_chunks())
-        key = key * size + rank
+        rank, distinct = rank_values(column.combine_chunks())
+        key = key * max(len(distinct), 1) + rank
     step = np.diff(key)
     if (step < 0).any():
         order = np.argsort(key, kind="stable")
@@ -323,15 +324,6 @@ def _observation_table(observations: pa.Table | pd.DataFrame) -> pa.Table:
         cell = {name: obs[name][i].as_py() for name in ("area_code", "week_start", "indicator")}
         raise InputError(f"The delivery has the same cell twice: {cell}")
     return obs
-
-
-def sort_rank(values: pa.Array) -> tuple[np.ndarray, int]:
-    """Each value's rank among the distinct values (Arrow's sort order), and how many there are."""
-    encoded = pc.dictionary_encode(values)
-    order = pc.sort_indices(encoded.dictionary).to_numpy()
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[encoded.indices.to_numpy()], max(len(order), 1)
 
 
 #: Other actors' pending or approved event deliveries that cover some of the same weeks.
