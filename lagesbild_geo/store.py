@@ -221,11 +221,21 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
         first_week, last_week = new.weeks
     areas: set[str] = set()
     indicators: set[str] = set()
+    seen_weeks: list = []
 
     def written(parts: Iterable[pa.Table]) -> Iterator[pa.Table]:
+        """The parts, checked to follow each other in key order (so no cell is in two)."""
+        last = None
         for part in parts:
+            if not part.num_rows:
+                continue
+            first = _cell_key(part, 0)
+            if last is not None and not last < first:
+                raise InputError(f"The delivery has cells out of order or twice: {first}")
+            last = _cell_key(part, part.num_rows - 1)
             areas.update(pc.unique(part["area_code"]).to_pylist())
             indicators.update(pc.unique(part["indicator"]).to_pylist())
+            seen_weeks.extend(pc.min_max(part["week_start"]).as_py().values())
             yield part
 
     with conn.transaction():
@@ -249,11 +259,21 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
         ).fetchone()
         with conn.cursor().copy(pgcopy.COPY_OBSERVATIONS) as copy:
             pgcopy.write_observations(copy, delivery_id, written(parts))
+        if seen_weeks and (min(seen_weeks), max(seen_weeks)) != (first_week, last_week):
+            raise ValueError(
+                f"cells span {min(seen_weeks)}..{max(seen_weeks)}, "
+                f"not the given {first_week}..{last_week}"
+            )
         _check_references(conn, areas, indicators)
         flags = _flag_double_reports(conn, delivery_id) if new.shape == "events" else 0
 
         _log(conn, delivery_id, "received", new.actor_id, new.file_name)
     return delivery_id, flags
+
+
+def _cell_key(cells: pa.Table, i: int) -> tuple:
+    """(indicator, week start, area code) of row ``i``: the order the cells are stored in."""
+    return tuple(cells[name][i].as_py() for name in ("indicator", "week_start", "area_code"))
 
 
 def _check_references(conn: psycopg.Connection, areas: set[str], indicators: set[str]) -> None:
