@@ -164,7 +164,6 @@ def ingest_file(
 
         report: dict = {}
         unplaced: list[int] = []
-        weeks = None
         if isinstance(delivery, EventDelivery):
             say("placing events in areas")
             rows = delivery.rows
@@ -177,13 +176,11 @@ def ingest_file(
                 if not allow_unplaced or outside.all():
                     raise DeliveryRefusedError(_unplaced_problems(delivery.file, unplaced))
                 report["unplaced_rows"] = unplaced
-            placed_weeks = rows["week_start"].to_numpy()[~outside].astype("datetime64[D]")
-            weeks = (placed_weeks.min().item(), placed_weeks.max().item())
             # Counted part by part while the store writes the previous part.
             sizes: list[int] = []
             observations = _counted(_event_cell_parts(delivery, codes, area), sizes)
             shape = "events"
-            del rows, placed_weeks
+            del rows
         else:
             observations = _aggregated_table(delivery.rows)
             sizes = [observations.num_rows]
@@ -202,7 +199,6 @@ def ingest_file(
             observations=observations,
             replaces_id=replaces,
             report=report,
-            weeks=weeks,
         ),
     )
     return IngestResult(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -167,8 +166,8 @@ class NewDelivery:
 
     ``observations`` is an Arrow table with the columns of ``OBSERVATION_COLUMNS`` (the list
     columns may be missing or null: aggregated rows have no event hours), or an iterator of
-    such tables in key order (indicator, week, area, no cell in two of them) with ``weeks``
-    (first and last week start) given: each part is written while the next is computed.
+    such tables in key order (indicator, week, area, no cell in two of them): each part is
+    written while the next is computed.
     """
 
     actor_id: str
@@ -179,7 +178,6 @@ class NewDelivery:
     observations: pa.Table | pd.DataFrame | Iterator[pa.Table]
     replaces_id: int | None = None
     report: dict | None = None
-    weeks: tuple[date, date] | None = None
 
 
 #: Column → Arrow type of the observation table handed to ``save_delivery``.
@@ -212,13 +210,8 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
     """
     if isinstance(new.observations, pa.Table | pd.DataFrame):
         parts: Iterable[pa.Table] = [_observation_table(new.observations)]
-        weeks = pc.min_max(parts[0]["week_start"]).as_py()
-        first_week, last_week = weeks["min"], weeks["max"]
-    elif new.weeks is None:
-        raise ValueError("cells delivered in parts need their first and last week")
     else:
         parts = map(_observation_table, new.observations)
-        first_week, last_week = new.weeks
     areas: set[str] = set()
     indicators: set[str] = set()
     seen_weeks: list = []
@@ -241,29 +234,30 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
     with conn.transaction():
         if new.replaces_id is not None:
             _check_replaceable(conn, new.replaces_id, new.actor_id)
+        # The cells go first (the table has no foreign key: migration 0005), so that the
+        # delivery's first and last week are those of the cells as written.
         (delivery_id,) = conn.execute(
-            "INSERT INTO lagesbild.delivery (actor_id, file_name, content_sha256, shape, row_count,"
-            " first_week, last_week, replaces_id, report)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            "SELECT nextval(pg_get_serial_sequence('lagesbild.delivery', 'id'))"
+        ).fetchone()
+        with conn.cursor().copy(pgcopy.COPY_OBSERVATIONS) as copy:
+            pgcopy.write_observations(copy, delivery_id, written(parts))
+        conn.execute(
+            "INSERT INTO lagesbild.delivery (id, actor_id, file_name, content_sha256, shape,"
+            " row_count, first_week, last_week, replaces_id, report)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
+                delivery_id,
                 new.actor_id,
                 new.file_name,
                 new.content_sha256,
                 new.shape,
                 new.row_count,
-                first_week,
-                last_week,
+                min(seen_weeks, default=None),
+                max(seen_weeks, default=None),
                 new.replaces_id,
                 json.dumps(new.report or {}, ensure_ascii=False),
             ),
-        ).fetchone()
-        with conn.cursor().copy(pgcopy.COPY_OBSERVATIONS) as copy:
-            pgcopy.write_observations(copy, delivery_id, written(parts))
-        if seen_weeks and (min(seen_weeks), max(seen_weeks)) != (first_week, last_week):
-            raise ValueError(
-                f"cells span {min(seen_weeks)}..{max(seen_weeks)}, "
-                f"not the given {first_week}..{last_week}"
-            )
+        )
         _check_references(conn, areas, indicators)
         flags = _flag_double_reports(conn, delivery_id) if new.shape == "events" else 0
 
