@@ -20,7 +20,6 @@ import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import shapely
 
 from . import queries, store
 from .aggregate import count_cells, rank_values
@@ -90,8 +89,7 @@ class _LocatorCache:
             if blob is not None:
                 self._locator = pool.submit(AreaLocator.from_bytes, blob)
             else:
-                codes, wkbs = queries.level3_areas(conn)
-                self._locator = pool.submit(AreaLocator, codes, shapely.from_wkb(wkbs))
+                self._locator = pool.submit(AreaLocator, *queries.level3_areas(conn))
             self._key = key
         return self._locator
 

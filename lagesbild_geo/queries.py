@@ -5,7 +5,9 @@ Kept apart from ``store`` so that the one module that writes stays small enough 
 
 from __future__ import annotations
 
+import numpy as np
 import psycopg
+import shapely
 
 from .errors import NotFoundError
 
@@ -28,11 +30,12 @@ def list_deliveries(conn: psycopg.Connection, status: str | None = None) -> list
     return [dict(zip(names, r, strict=True)) for r in rows]
 
 
-def level3_areas(conn: psycopg.Connection) -> tuple[list[str], list[bytes]]:
+def level3_areas(conn: psycopg.Connection) -> tuple[list[str], np.ndarray]:
+    """Codes and geometries (shapely, exactly as stored) of the level-3 areas, by code."""
     rows = conn.execute(
         "SELECT code, ST_AsBinary(geom) FROM lagesbild.area WHERE level = 3 ORDER BY code"
     ).fetchall()
-    return [r[0] for r in rows], [bytes(r[1]) for r in rows]
+    return [r[0] for r in rows], shapely.from_wkb([bytes(r[1]) for r in rows])
 
 
 def stored_locator(conn: psycopg.Connection, locator_format: int) -> bytes | None:

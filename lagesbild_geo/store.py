@@ -141,14 +141,14 @@ def replace_areas(
         conn.execute(
             "UPDATE lagesbild.area SET geom = ST_Multi(geom) WHERE GeometryType(geom) = 'POLYGON'"
         )
-        codes, wkbs = queries.level3_areas(conn)  # as stored: the locator must match PostGIS
         conn.execute(
             "INSERT INTO lagesbild.area_import (source, report, locator, locator_format)"
             " VALUES (%s, %s, %s, %s)",
             (
                 source,
                 json.dumps(report, ensure_ascii=False),
-                AreaLocator(codes, shapely.from_wkb(wkbs)).to_bytes(),
+                # built on the geometries as stored: it must answer as PostGIS does
+                AreaLocator(*queries.level3_areas(conn)).to_bytes(),
                 LOCATOR_FORMAT,
             ),
         )
