@@ -88,11 +88,14 @@ def to_json(dict_: dict, pretty: bool = False) -> str:
     if pretty:
         dump = json.dumps(dict_, default=json_serial, indent=4, separators=(",", ":"))
     else:
-        dump = orjson.dumps(
+        raw = orjson.dumps(
             dict_,
             default=_default,
             option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_NON_STR_KEYS,
-        ).decode()
+        )
+        if b"<" not in raw and b">" not in raw:  # the common page: nothing to escape
+            return raw.decode()
+        dump = raw.decode()
     return dump.replace("<", "&lt;").replace(">", "&gt;")
 
 

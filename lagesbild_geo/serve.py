@@ -207,7 +207,10 @@ def _forget_database_engines() -> None:
     from pygeoapi.process.manager import postgresql as manager_sql
     from pygeoapi.provider import sql as provider_sql
 
+    from . import provider
+
     provider_sql.get_engine.cache_clear()
+    provider.forget_engines()
     provider_sql.get_table_model.cache_clear()
     manager_sql.get_table_model.cache_clear()
     gc.collect()  # close the master's pooled connections now, before the fork
@@ -440,9 +443,11 @@ def create_app():
     from processes.common import install_process_template_lookup
 
     from .features import install_fast_json
+    from .provider import install_fast_dateparse
 
     install_process_template_lookup()
     install_fast_json()
+    install_fast_dateparse()
     env = os.environ
     conninfo = psycopg.conninfo.make_conninfo(
         host=env["LAGESBILD_PUBLIC_DB_HOST"],

@@ -208,22 +208,43 @@ def test_version_moves_with_reviews_only(loaded):
     store.change_status(conn, delivery_id, "approve", by_whom="granskare", k=K)
     state = publish.read_state(conn)
     assert state.version == before + 1
+    _assert_counts_follow_the_observations(conn)
     (n,) = conn.execute(
         "SELECT count(*) FROM publish.observations WHERE indicator = 'narkotika' AND value = 12"
     ).fetchone()
     assert n == 60
     store.change_status(conn, delivery_id, "withdraw", by_whom="polisen", actor_id="polisen")
     assert publish.read_state(conn).version == before + 2
+    _assert_counts_follow_the_observations(conn)
     (n,) = conn.execute(
         "SELECT count(*) FROM publish.observations WHERE indicator = 'narkotika'"
     ).fetchone()
     assert n == 0
 
 
+def _assert_counts_follow_the_observations(conn) -> None:
+    """publish.observation_counts (numberMatched's shortcut) is the group-by of the features."""
+    columns = (
+        "iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en, unit,"
+        " actor_kind, value, suppressed, has_breakdown"
+    )
+    fresh = f"SELECT {columns}, count(*) AS n FROM publish.observations GROUP BY {columns}"
+    stored = f"SELECT {columns}, n FROM publish.observation_counts"
+    (total, rows) = conn.execute(
+        "SELECT sum(n), count(*) FROM publish.observation_counts"
+    ).fetchone()
+    (features,) = conn.execute("SELECT count(*) FROM publish.observations").fetchone()
+    assert total == features and rows < features
+    for a, b in ((fresh, stored), (stored, fresh)):
+        (extra,) = conn.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b}) d").fetchone()
+        assert extra == 0
+
+
 def test_a_new_k_rebuilds_everything(loaded):
     conn, _ = loaded
     publish.refresh(conn, 10)
     assert publish.read_state(conn).k == 10
+    _assert_counts_follow_the_observations(conn)
     (leaks,) = conn.execute(
         "SELECT count(*) FROM publish.observations WHERE unit = 'count' AND value BETWEEN 1 AND 9"
     ).fetchone()

@@ -155,6 +155,44 @@ def test_cql2_filter_returns_exactly_the_ingested_counts(server, db):
     assert total == expected
 
 
+@pytest.mark.parametrize(
+    ("params", "where"),
+    [
+        # answered from the table of counts (publish.observation_counts)
+        ({"filter": "indicator = 'ran' AND value >= 5"}, "indicator = 'ran' AND value >= 5"),
+        (
+            {"filter": "indicator IN ('ran', 'inbrott') OR suppressed = true",
+             "datetime": "2026-02-01/2026-03-15"},
+            "(indicator IN ('ran', 'inbrott') OR suppressed) AND week_end >= '2026-02-01'"
+            " AND week_start <= '2026-03-15'",
+        ),
+        ({"filter": "value IS NULL AND NOT (actor_kind = 'police')"},
+         "value IS NULL AND NOT actor_kind = 'police'"),
+        ({"actor_kind": "security", "suppressed": "true"},
+         "actor_kind = 'security' AND suppressed"),
+        ({"filter": "indicator_name_en LIKE 'Van%' AND iso_week > '2026-W03'"},
+         "indicator_name_en LIKE 'Van%' AND iso_week > '2026-W03'"),
+        # counted in publish.observations (an area, a column of the features alone, a bbox)
+        ({"filter": "area_code = '1102' AND value > 0"}, "area_code = '1102' AND value > 0"),
+        ({"filter": "numerator IS NULL AND indicator = 'ran'"},
+         "numerator IS NULL AND indicator = 'ran'"),
+        ({"bbox": "17.0,59.0,18.2,59.5", "filter": "indicator = 'ran'"},
+         "indicator = 'ran' AND geom && ST_MakeEnvelope(17.0, 59.0, 18.2, 59.5, 4326)"
+         " AND ST_Intersects(geom, ST_MakeEnvelope(17.0, 59.0, 18.2, 59.5, 4326))"),
+    ],
+)  # fmt: skip
+def test_number_matched_is_the_exact_count_of_the_filter(server, db, params, where):
+    """numberMatched comes from the table of counts when the filter names only its columns,
+    from the features otherwise; either way it is the count of the published features."""
+    (expected,) = db.execute(f"SELECT count(*) FROM publish.observations WHERE {where}").fetchone()
+    assert expected > 0
+    response = _get(server, "/collections/observations/items", limit=3, **params)
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert page["numberMatched"] == expected
+    assert page["numberReturned"] == min(3, expected)
+
+
 def test_datetime_interval_selects_exactly_that_week(server, db):
     api = Features(server["url"])
     page = api.collection_items(
