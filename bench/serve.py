@@ -24,20 +24,22 @@ sorted by id; the same query for both servers:
 and ``f=geojson``). tipg runs under uvicorn[standard] (uvloop, httptools), its own
 recommendation.
 
-Why p95 < 150 ms at 16 clients is out of reach on 2 cores: with 16 requests always in flight,
-mean latency = 16 / throughput (Little's law), so p95 < 150 ms needs > 107 requests/s, i.e. less
-than ~19 ms of CPU per request for the database, the server and the load generator together.
-One request costs about 7 ms in PostgreSQL (the COUNT for numberMatched ~4-5 ms, the page
-~1.7 ms read in two steps, the pool's pre-ping and the publication state) and about 13 ms of
-CPU in the server process (measured one request at a time on 2026-11-29; pygeoapi's parsing
-of the request, SQLAlchemy building and compiling the SQL, the rows, orjson).
+Where the time goes: with 16 requests always in flight, mean latency = 16 / throughput
+(Little's law), so p95 < 150 ms needs ~130 requests/s, i.e. less than ~15 ms of CPU per
+request for the database, the server and the load generator together on 2 cores. Measured on
+2026-11-29 (CPU time of the processes over a run): ~9 ms in the gunicorn workers (pygeoapi's
+request handling, the CQL2 parse, the filter compiled to SQL, 100 rows read and 170 kB of JSON
+written), ~2.7 ms in PostgreSQL (numberMatched summed from ``publish.observation_counts``,
+the page read in two steps, both prepared once they recur, and the publication state) and
+~1 ms in the load generator.
 
 Both servers read the same table as the read-only role ``lagesbild_reader``, each with the same
 number of worker processes (``--workers``): ours is gunicorn (as ``lagesbild serve`` runs
 it), tipg is uvicorn. Before timing, both answers are checked to hold the same 100 ids with the
 same values. Then, per server, a warm-up and ``--requests`` requests from ``--clients`` threads
 (one ``http.client`` connection each, see ``load``); requests/s over the wall time, p50/p95 of
-each request's latency. The database is ``LAGESBILD_DATABASE_URL`` or the embedded cluster
+each request's latency, and the CPU time per request of the server's processes, of the
+PostgreSQL backends serving the benchmark database and of the load generator. The database is ``LAGESBILD_DATABASE_URL`` or the embedded cluster
 (``lagesbild db up``); the servers listen on ``--port`` and ``--port + 1``.
 """
 
@@ -98,6 +100,8 @@ def bench_database(rebuild: bool) -> tuple[str, str]:
     import psycopg
     from psycopg import sql
 
+    from lagesbild_geo.db import migrate
+
     server = owner_url()
     url = psycopg.conninfo.make_conninfo(server, dbname=DB_NAME)
     marker = f"seed={SEED} areas={AREAS.name} weeks={N_WEEKS} k={K}"
@@ -110,6 +114,8 @@ def bench_database(rebuild: bool) -> tuple[str, str]:
                 (found,) = conn.execute("SELECT marker FROM public.bench_marker").fetchone()
             if found == marker:
                 print(f"Using the existing database {DB_NAME} ({marker}).", flush=True)
+                with psycopg.connect(url) as conn:
+                    migrate(conn)  # a database built before a newer migration
                 return url, reader_url(url)
         except psycopg.Error:
             pass
@@ -342,7 +348,30 @@ def same_answer(urls: dict[str, tuple[str, dict]], owner: str) -> int:
     return matched
 
 
-def load(url: str, params: dict, n: int, clients: int) -> dict:
+def _cpu_seconds(pids) -> float:
+    """User + system CPU time of the processes (Linux /proc), those that still run."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _processes(server: subprocess.Popen) -> tuple[list[str], list[str]]:
+    """(the server's processes, the PostgreSQL backends serving the benchmark database)."""
+
+    def pgrep(*args):
+        found = subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout
+        return found.split()
+
+    return [str(server.pid), *pgrep("-P", str(server.pid))], pgrep("-f", f"postgres: .*{DB_NAME}")
+
+
+def load(url: str, params: dict, n: int, clients: int, server: subprocess.Popen) -> dict:
     """``n`` requests from ``clients`` threads; requests/s over the wall time, latencies.
 
     The load generator shares the two cores with the servers and PostgreSQL, so it is kept
@@ -382,6 +411,8 @@ def load(url: str, params: dict, n: int, clients: int) -> dict:
                     errors.append(f"{response.status}, {features} features: {body[:200]!r}")
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
+    serving, backends = _processes(server)
+    server_cpu, db_cpu = _cpu_seconds(serving), _cpu_seconds(backends)
     cpu = time.process_time()
     started = time.perf_counter()
     for t in threads:
@@ -390,6 +421,8 @@ def load(url: str, params: dict, n: int, clients: int) -> dict:
         t.join()
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu
+    server_cpu = _cpu_seconds(serving) - server_cpu
+    db_cpu = _cpu_seconds(set(backends) | set(_processes(server)[1])) - db_cpu
     if errors:
         sys.exit(f"{len(errors)} failed requests against {url}: {errors[:3]}")
     q = statistics.quantiles(latencies, n=100, method="inclusive")
@@ -400,6 +433,8 @@ def load(url: str, params: dict, n: int, clients: int) -> dict:
         "n": n,
         "wall": wall,
         "client_cpu_ms": cpu / n * 1000,
+        "server_cpu_ms": server_cpu / n * 1000,
+        "db_cpu_ms": db_cpu / n * 1000,
     }
 
 
@@ -439,14 +474,15 @@ def main() -> None:
         matched = same_answer(urls, owner)
         print(f"Both servers return the same {PAGE} features (ids and values); "
               f"{matched:,} match the query.", flush=True)  # fmt: skip
-        for name, (url, params) in urls.items():
-            load(url, params, args.warmup, args.clients)
-            results[name] = load(url, params, args.requests, args.clients)
+        for (name, (url, params)), server in zip(urls.items(), (ours, tipg), strict=True):
+            load(url, params, args.warmup, args.clients, server)
+            results[name] = load(url, params, args.requests, args.clients, server)
             r = results[name]
             print(
                 f"  {name:10s} {r['rps']:7.1f} req/s  p50 {r['p50']:6.1f} ms  "
-                f"p95 {r['p95']:6.1f} ms  ({r['n']} requests, {r['wall']:.1f} s; the load "
-                f"generator used {r['client_cpu_ms']:.1f} ms CPU per request)",
+                f"p95 {r['p95']:6.1f} ms  ({r['n']} requests, {r['wall']:.1f} s; CPU per "
+                f"request: server {r['server_cpu_ms']:.1f} ms, PostgreSQL "
+                f"{r['db_cpu_ms']:.1f} ms, load generator {r['client_cpu_ms']:.1f} ms)",
                 flush=True,
             )
     finally:

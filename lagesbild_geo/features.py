@@ -82,21 +82,25 @@ def _default(value):
     return json_serial(value)
 
 
-def to_json(dict_: dict, pretty: bool = False) -> str:
+def to_json(dict_: dict, pretty: bool = False) -> str | bytes:
     """pygeoapi's ``util.to_json`` (same output rules: ``<``/``>`` escaped, compact unless
-    pretty), with orjson and the area geometries written as they were serialised."""
+    pretty), with orjson and the area geometries written as they were serialised.
+
+    The compact output is UTF-8 bytes, which is what the response sends: pygeoapi and Flask
+    take bytes as they are, and decoding 170 kB here to have Flask encode it again cost
+    ~0.6 ms per page of 100 observations.
+    """
     if pretty:
         dump = json.dumps(dict_, default=json_serial, indent=4, separators=(",", ":"))
-    else:
-        raw = orjson.dumps(
-            dict_,
-            default=_default,
-            option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_NON_STR_KEYS,
-        )
-        if b"<" not in raw and b">" not in raw:  # the common page: nothing to escape
-            return raw.decode()
-        dump = raw.decode()
-    return dump.replace("<", "&lt;").replace(">", "&gt;")
+        return dump.replace("<", "&lt;").replace(">", "&gt;")
+    raw = orjson.dumps(
+        dict_,
+        default=_default,
+        option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_NON_STR_KEYS,
+    )
+    if b"<" in raw or b">" in raw:  # ASCII, never part of a multi-byte UTF-8 character
+        raw = raw.replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    return raw
 
 
 def install_fast_json() -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 from datetime import date, datetime, timedelta
 from http import HTTPStatus
 
@@ -39,12 +40,15 @@ import pyproj
 import shapely
 from dateutil.parser import parse as _dateutil_parse
 from pygeoapi.crs import CrsTransformSpec
+from pygeoapi.crs import get_crs as _pygeoapi_get_crs
 from pygeoapi.provider.base import (
     ProviderConnectionError,
     ProviderInvalidQueryError,
     ProviderQueryError,
 )
 from pygeoapi.provider.sql import POOL_OPTION_DEFAULTS, PostgreSQLProvider
+from pygeofilter.backends.sqlalchemy.evaluate import to_filter
+from pygeofilter.parsers.cql2_text import parse as _pygeofilter_parse_cql2_text
 from sqlalchemy import ColumnClause, Engine, and_, create_engine
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.sql.visitors import iterate
@@ -191,11 +195,42 @@ def _fast_dateparse(text, *args, **kwargs):
     return _dateutil_parse(text, *args, **kwargs)
 
 
-def install_fast_dateparse() -> None:
-    """Use :func:`_fast_dateparse` in pygeoapi's ``validate_datetime`` (the server's workers)."""
+_CRS_BY_URI = threading.local()  # pyproj CRS objects are not shared between threads
+
+
+def _cached_get_crs(crs):
+    """pygeoapi's ``get_crs`` (a CRS URI to a ``pyproj.CRS``), each URI parsed once per thread:
+    pygeoapi asks it 3-5 times per request for the same two or three URIs (~0.05 ms each)."""
+    if not isinstance(crs, str):
+        return _pygeoapi_get_crs(crs)
+    known = getattr(_CRS_BY_URI, "known", None)
+    if known is None:
+        known = _CRS_BY_URI.known = {}
+    found = known.get(crs)
+    if found is None:
+        found = known[crs] = _pygeoapi_get_crs(crs)
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cql2_text(text: str):
+    """pygeofilter's CQL2 text parser, each text parsed once (per process, the last 256): a
+    layer in QGIS or the city web map sends its filter with every request (each page, each
+    pan); parsing it took ~0.5 ms. The tree is shared: pygeoapi deep-copies it before it
+    changes anything (``modify_pygeofilter``). A text that fails to parse is not kept."""
+    return _pygeofilter_parse_cql2_text(text)
+
+
+def install_fast_parsing() -> None:
+    """In the server's workers: :func:`_fast_dateparse` for pygeoapi's ``validate_datetime``,
+    :func:`_cached_get_crs` for its CRS handling, :func:`_parse_cql2_text` for ``filter``."""
     import pygeoapi.api
+    import pygeoapi.api.itemtypes
+    import pygeoapi.crs
 
     pygeoapi.api.dateparse = _fast_dateparse
+    pygeoapi.crs.get_crs = _cached_get_crs
+    pygeoapi.api.itemtypes.parse_cql2_text = _parse_cql2_text
 
 
 def _parse_instant(text: str) -> date:
@@ -318,11 +353,17 @@ class PublishProvider(PostgreSQLProvider):
         for attempt in range(2):
             try:
                 with self._read_engine.connect() as conn:
-                    if self.count or resulttype == "hits":
-                        response["numberMatched"] = sql.run(conn, sql.count()).fetchone()[0]
                     if resulttype == "hits":
+                        response["numberMatched"] = sql.run(conn, sql.count()).fetchone()[0]
                         return response
-                    rows = sql.run(conn, sql.page(wanted, sortby, offset, limit)).fetchall()
+                    # The count rides along as the first column of every row of the page
+                    # (one statement less); a page without rows asks for it alone.
+                    page = sql.page(wanted, sortby, offset, limit, counted=self.count)
+                    rows = sql.run(conn, page).fetchall()
+                    if self.count:
+                        response["numberMatched"] = (
+                            rows[0][0] if rows else sql.run(conn, sql.count()).fetchone()[0]
+                        )
                     shapes = (
                         AREA_GEOMETRIES.get(conn, self._engine)
                         if area_key and not skip_geometry and rows
@@ -334,12 +375,13 @@ class PublishProvider(PostgreSQLProvider):
                 # ask once more on a new connection (see _reader_engine).
                 if attempt or not exc.connection_invalidated:
                     raise
-        position = {name: i for i, name in enumerate(wanted)}  # rows are plain tuples
-        at_key, at_area, n = position[self.id_field], position.get(area_key), len(keys)
+        first = 1 if self.count else 0  # rows are plain tuples: (count,) + wanted
+        position = {name: first + i for i, name in enumerate(wanted)}
+        at_key, at_area, end = position[self.id_field], position.get(area_key), first + len(keys)
         response["features"] = [
             {
                 "type": "Feature",
-                "properties": dict(zip(keys, row[:n], strict=True)),
+                "properties": dict(zip(keys, row[first:end], strict=True)),
                 "id": row[at_key],
                 "geometry": shapes.get(row[at_area]) if area_key else None,
             }
@@ -367,6 +409,24 @@ class PublishProvider(PostgreSQLProvider):
             )
         LOGGER.exception("Unexpected database error")
         return ProviderQueryError(user_msg="The query failed; the error is logged.")
+
+    def _get_cql_filters(self, filterq):
+        """pygeoapi's CQL2 filter, built on the table's columns instead of the ORM's mapped
+        attributes: the same SQL, ~30 % less CPU (pygeofilter's comparisons go through
+        fewer layers)."""
+        if not filterq:
+            return True
+        return to_filter(filterq, self._columns)
+
+    def _get_property_filters(self, properties):
+        """pygeoapi's ``property=value`` filters, on the table's columns (as above)."""
+        if not properties:
+            return True
+        return and_(*(self._columns[name] == value for name, value in properties))
+
+    @functools.cached_property
+    def _columns(self) -> dict:
+        return dict(self.table_model.__table__.columns.items())
 
     def _check_filter_properties(self, node) -> None:
         """400 for a CQL2 filter naming a property the collection does not have."""
@@ -534,7 +594,7 @@ class _Statements:
             )
         return f"SELECT count(*) FROM {self._name(self.table.name)} WHERE {self.where}"
 
-    def page(self, wanted: list[str], sortby, offset: int, limit: int) -> str:
+    def page(self, wanted: list[str], sortby, offset: int, limit: int, counted: bool) -> str:
         """One page in two steps: the page's ids in the requested order (answered from an
         index alone when one holds the filtered and sorted columns, e.g. ``(indicator, id)
         INCLUDE (week_start, week_end, value)``), then those rows. Asked in one step,
@@ -543,7 +603,7 @@ class _Statements:
         ~1.7 ms in two. The id breaks ties (pygeoapi's order without ``sortby`` is the id),
         so pages of a sort by another property never overlap. The id field of every
         published collection is its table's primary key (pygeoapi-config.yml), so the join
-        finds each row once.
+        finds each row once. ``counted``: numberMatched (:meth:`count`) as the first column.
         """
         order = [(s["property"], "ASC" if s["order"] == "+" else "DESC") for s in sortby]
         if all(name != self.id_field for name, _ in order):
@@ -554,8 +614,11 @@ class _Statements:
         q = self.quote
         key, table = q(self.id_field), self._name(self.table.name)
         self.params["lagesbild_offset"], self.params["lagesbild_limit"] = int(offset), int(limit)
+        columns = ", ".join(f"t.{q(name)}" for name in wanted)
+        if counted:  # an uncorrelated scalar subquery: PostgreSQL runs it once
+            columns = f"({self.count()}), {columns}"
         return (
-            f"SELECT {', '.join(f't.{q(name)}' for name in wanted)} FROM {table} AS t"
+            f"SELECT {columns} FROM {table} AS t"
             f" JOIN (SELECT {key} FROM {table} WHERE {self.where}"
             f" ORDER BY {', '.join(f'{q(name)} {way}' for name, way in order)}"
             " LIMIT %(lagesbild_limit)s OFFSET %(lagesbild_offset)s) AS p"

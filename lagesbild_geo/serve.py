@@ -443,11 +443,11 @@ def create_app():
     from processes.common import install_process_template_lookup
 
     from .features import install_fast_json
-    from .provider import install_fast_dateparse
+    from .provider import install_fast_parsing
 
     install_process_template_lookup()
     install_fast_json()
-    install_fast_dateparse()
+    install_fast_parsing()
     env = os.environ
     conninfo = psycopg.conninfo.make_conninfo(
         host=env["LAGESBILD_PUBLIC_DB_HOST"],
