@@ -39,8 +39,9 @@ it), tipg is uvicorn. Before timing, both answers are checked to hold the same 1
 same values. Then, per server, a warm-up and ``--requests`` requests from ``--clients`` threads
 (one ``http.client`` connection each, see ``load``); requests/s over the wall time, p50/p95 of
 each request's latency, and the CPU time per request of the server's processes, of the
-PostgreSQL backends serving the benchmark database and of the load generator. The database is ``LAGESBILD_DATABASE_URL`` or the embedded cluster
-(``lagesbild db up``); the servers listen on ``--port`` and ``--port + 1``.
+PostgreSQL backends serving the benchmark database and of the load generator. The database is
+``LAGESBILD_DATABASE_URL`` or the embedded cluster (``lagesbild db up``); the servers listen on
+``--port`` and ``--port + 1``.
 """
 
 from __future__ import annotations
