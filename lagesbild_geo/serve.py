@@ -18,9 +18,11 @@ The middleware (:class:`PublishMiddleware`) does what pygeoapi does not:
   and ``Last-Modified`` (when the publication changed); ``If-None-Match`` /
   ``If-Modified-Since`` are answered with 304 before pygeoapi does any work. Process and job
   paths are left alone (their results do not follow the publication's version).
-* **Database down.** A request that needs the database while PostgreSQL is unreachable gets
-  a 503 with a JSON message and ``Retry-After``, never a 500; nothing needs restarting when it
-  is back (the middleware reconnects, SQLAlchemy's pool pre-pings).
+* **Database down.** A request that needs the database (a collection, a job, running a
+  process) while PostgreSQL is unreachable gets a 503 with a JSON message and
+  ``Retry-After``, never a 500 or a 400; nothing needs restarting when it is back (the
+  middleware reconnects; the provider's pool retries a closed connection once, pygeoapi's
+  pools pre-ping).
 * **Wrong parameters.** pygeoapi silently ignores an unknown query parameter on ``/items``
   (e.g. a misspelt property filter, which then returns everything); OGC API Features
   (/req/core/query-param-unknown) wants a 400, and so do we. Bad bbox, malformed CQL2, unknown
@@ -82,6 +84,8 @@ ITEMS_PARAMETERS = frozenset(
     ]  # fmt: skip
 )
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items/?$")
+#: Running a process reads the publication and records the job (pygeoapi's job manager).
+EXECUTION_PATH = re.compile(r"^/processes/[^/]+/execution/?$")
 #: Paths whose responses do not follow the publication's version.
 UNCACHED_PREFIXES = ("/processes", "/jobs", "/admin")
 CACHE_CONTROL = "public, no-cache"  # always revalidate: cheap with ETag, never stale
@@ -301,7 +305,9 @@ class PublishMiddleware:
         if problem:
             return _json_error("400 Bad Request", "InvalidParameterValue", problem)
 
-        needs_db = path.startswith("/collections")
+        needs_db = path.startswith(("/collections", "/jobs")) or bool(
+            method == "POST" and EXECUTION_PATH.match(path)
+        )
         cacheable = method in ("GET", "HEAD") and not path.startswith(UNCACHED_PREFIXES)
         state = self.state.read() if (needs_db or cacheable) else None
         if needs_db and state is None:
@@ -325,7 +331,9 @@ class PublishMiddleware:
             status, headers, body = self._call_app(environ)
         finally:
             PUBLISHED_VERSION.reset(token)
-        if status.startswith("500") and needs_db and self.state.read() is None:
+        # The database went away during the request: pygeoapi answers 500 (a collection) or
+        # 400 (a process whose job could not be recorded); either is a 503 for the client.
+        if status[:3] in ("400", "500") and needs_db and self.state.read() is None:
             return self._unavailable()
         if status.startswith("200") and validators:
             names = {v[0].lower() for v in validators}

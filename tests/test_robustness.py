@@ -431,6 +431,13 @@ def test_service_survives_a_postgresql_restart(server, cluster):
                 assert down.headers["Retry-After"].isdigit()
                 assert down.headers["Content-Type"].startswith("application/json")
                 assert "database" in down.json()["description"]
+            for method, path, body in (
+                ("GET", "/jobs?f=json", None),
+                ("POST", "/processes/hotspots/execution", {"inputs": {"indicator": "ran"}}),
+            ):  # the job manager and the analysis need the database too
+                down = requests.request(method, base + path, json=body, timeout=10)
+                assert down.status_code == 503, (path, down.status_code, down.text[:300])
+                assert down.headers["Retry-After"].isdigit()
             assert requests.get(base + "/", timeout=10).status_code == 200  # needs no database
             time.sleep(2)
         finally:
