@@ -157,25 +157,11 @@ def forget_engines() -> None:
 #: (sql/0012_publish_observation_counts.sql), and those properties: numberMatched is summed
 #: from it when every column a filter names is one of them.
 COUNT_TABLES = {
-    "observations": (
-        "observation_counts",
-        frozenset(
-            {
-                "iso_week",
-                "week_start",
-                "week_end",
-                "indicator",
-                "indicator_name_sv",
-                "indicator_name_en",
-                "unit",
-                "actor_kind",
-                "value",
-                "suppressed",
-                "has_breakdown",
-            }
-        ),  # fmt: skip
-    ),
-}
+    "observations": ("observation_counts", frozenset((
+        "iso_week", "week_start", "week_end", "indicator", "indicator_name_sv",
+        "indicator_name_en", "unit", "actor_kind", "value", "suppressed", "has_breakdown",
+    ))),
+}  # fmt: skip
 
 
 #: A complete RFC 3339 date-time (what clients send in ``datetime``), read by the standard

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from lagesbild_geo import publish, store
+from lagesbild_geo.provider import COUNT_TABLES
 from tests.publish_data import NEVER_PUBLISHED_MIN, SMALL_CELL, load
 
 K = 5
@@ -228,6 +229,12 @@ def _assert_counts_follow_the_observations(conn) -> None:
         "iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en, unit,"
         " actor_kind, value, suppressed, has_breakdown"
     )
+    (table_columns,) = conn.execute(
+        "SELECT array_agg(column_name::text) FROM information_schema.columns"
+        " WHERE table_schema = 'publish' AND table_name = 'observation_counts'"
+    ).fetchone()
+    # what the server sums from (lagesbild_geo.provider.COUNT_TABLES) is what the table holds
+    assert set(table_columns) - {"n"} == COUNT_TABLES["observations"][1] == set(columns.split(", "))
     fresh = f"SELECT {columns}, count(*) AS n FROM publish.observations GROUP BY {columns}"
     stored = f"SELECT {columns}, n FROM publish.observation_counts"
     (total, rows) = conn.execute(
