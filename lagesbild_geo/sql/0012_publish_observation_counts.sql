@@ -9,20 +9,13 @@
 --
 -- Every value here is derivable from publish.observations (numberMatched of the same filter),
 -- so the reader may read it; it is not a published collection.
-CREATE TABLE publish.observation_counts (
-    iso_week          text NOT NULL,
-    week_start        date NOT NULL,
-    week_end          date NOT NULL,
-    indicator         text NOT NULL,
-    indicator_name_sv text NOT NULL,
-    indicator_name_en text NOT NULL,
-    unit              text NOT NULL,
-    actor_kind        text NOT NULL,
-    value             double precision,
-    suppressed        boolean NOT NULL,
-    has_breakdown     boolean NOT NULL,
-    n                 bigint NOT NULL
-);
+-- Its columns are those of publish.observations (the same names and types, so that one
+-- compiled filter reads both), and n.
+CREATE TABLE publish.observation_counts AS
+SELECT iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en, unit,
+       actor_kind, value, suppressed, has_breakdown, 0::bigint AS n
+FROM publish.observations
+WITH NO DATA;
 CREATE INDEX publish_obs_counts_indicator_week_idx
     ON publish.observation_counts (indicator, week_start);
 CREATE INDEX publish_obs_counts_week_idx ON publish.observation_counts (week_start);
@@ -34,14 +27,10 @@ ALTER FUNCTION publish._refresh_observations(integer, date, date)
 
 -- The counts of weeks [lo, hi] (all weeks when lo/hi are NULL), from publish.observations.
 CREATE FUNCTION publish._refresh_observation_counts(lo date, hi date) RETURNS void
-LANGUAGE plpgsql AS
+LANGUAGE sql AS
 $$
-BEGIN
-    IF lo IS NULL OR hi IS NULL THEN
-        DELETE FROM publish.observation_counts;
-    ELSE
-        DELETE FROM publish.observation_counts WHERE week_start BETWEEN lo AND hi;
-    END IF;
+    DELETE FROM publish.observation_counts
+    WHERE lo IS NULL OR hi IS NULL OR week_start BETWEEN lo AND hi;
     INSERT INTO publish.observation_counts
     SELECT iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en,
            unit, actor_kind, value, suppressed, has_breakdown, count(*)
@@ -49,7 +38,6 @@ BEGIN
     WHERE lo IS NULL OR hi IS NULL OR week_start BETWEEN lo AND hi
     GROUP BY iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en,
              unit, actor_kind, value, suppressed, has_breakdown;
-END
 $$;
 
 CREATE FUNCTION publish._refresh_observations(k integer, lo date, hi date) RETURNS void
