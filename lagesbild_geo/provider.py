@@ -416,7 +416,7 @@ class PublishProvider(PostgreSQLProvider):
 
     def _check_filter_properties(self, node) -> None:
         """400 for a CQL2 filter naming a property the collection does not have."""
-        known = set(self.table_model.__table__.columns.keys())
+        known = self._columns.keys()
         unknown = sorted(
             {n.name for n in _walk(node) if isinstance(n, pygeofilter.ast.Attribute)} - known
         )

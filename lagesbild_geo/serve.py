@@ -305,9 +305,8 @@ class PublishMiddleware:
         if problem:
             return _json_error("400 Bad Request", "InvalidParameterValue", problem)
 
-        needs_db = path.startswith(("/collections", "/jobs")) or bool(
-            method == "POST" and EXECUTION_PATH.match(path)
-        )
+        executes = method == "POST" and EXECUTION_PATH.match(path) is not None
+        needs_db = executes or path.startswith(("/collections", "/jobs"))
         cacheable = method in ("GET", "HEAD") and not path.startswith(UNCACHED_PREFIXES)
         state = self.state.read() if (needs_db or cacheable) else None
         if needs_db and state is None:
@@ -333,7 +332,9 @@ class PublishMiddleware:
             PUBLISHED_VERSION.reset(token)
         # The database went away during the request: pygeoapi answers 500 (a collection) or
         # 400 (a process whose job could not be recorded); either is a 503 for the client.
-        if status[:3] in ("400", "500") and needs_db and self.state.read() is None:
+        # (Only those: an ordinary 400 for a wrong parameter costs no extra query.)
+        lost = status.startswith("500") or (executes and status.startswith("400"))
+        if lost and needs_db and self.state.read() is None:
             return self._unavailable()
         if status.startswith("200") and validators:
             names = {v[0].lower() for v in validators}
