@@ -54,11 +54,11 @@ def cold(script: str) -> float:
 def main() -> None:
     import geopandas as gpd
 
-    from lagesbild_geo.early_warning import early_warning
-    from lagesbild_geo.emerging import emerging_hot_spots
-    from lagesbild_geo.hotspots import gi_star
-    from lagesbild_geo.trends import mann_kendall, seasonal_mann_kendall
-    from lagesbild_geo.weights import queen_weights
+    from lagesbild_geo.stats.early_warning import early_warning
+    from lagesbild_geo.stats.emerging import emerging_hot_spots
+    from lagesbild_geo.stats.hotspots import gi_star
+    from lagesbild_geo.stats.trends import mann_kendall, seasonal_mann_kendall
+    from lagesbild_geo.stats.weights import queen_weights
 
     rows: list[tuple[str, str, str, str]] = []
     areas = gpd.read_file(AREAS)
@@ -125,7 +125,7 @@ def main() -> None:
         ours_script = load + textwrap.dedent(
             f"""
             import scipy.sparse as sp
-            from lagesbild_geo.hotspots import gi_star
+            from lagesbild_geo.stats.hotspots import gi_star
             m = sp.csr_array((np.ones(d["row"].size), (d["row"], d["col"])), shape=(d["n"],) * 2)
             gi_star(d["y"], m, permutations={PERMUTATIONS})
             """
@@ -144,8 +144,8 @@ def main() -> None:
         full_script = textwrap.dedent(
             f"""
             import numpy as np, geopandas as gpd
-            from lagesbild_geo.weights import queen_weights
-            from lagesbild_geo.hotspots import gi_star
+            from lagesbild_geo.stats.weights import queen_weights
+            from lagesbild_geo.stats.hotspots import gi_star
             a = gpd.read_file({str(AREAS)!r})
             y = np.random.default_rng(1).poisson(a["pop_2023"].to_numpy() / 500.0)
             gi_star(y, queen_weights(a), permutations={PERMUTATIONS})

@@ -11,7 +11,7 @@ outside). Then, each in a fresh subprocess so that peak memory (``ru_maxrss``) b
 route only, and timed from after the imports:
 
 ``project``
-    ``lagesbild_geo.pipeline.ingest_file``: read, personal-data check, validate, locate
+    ``lagesbild_geo.ingest.pipeline.ingest_file``: read, personal-data check, validate, locate
     (exact PostGIS ``ST_Covers`` semantics), aggregate, store in PostGIS (committed).
     The area locator is loaded inside the timing, as in any new process (it is built once,
     when the areas are imported: migration 0010).
@@ -108,7 +108,7 @@ def generate(path: Path, n: int, seed: int) -> None:
 
 
 def server_url() -> str:
-    from lagesbild_geo.db import database_url
+    from lagesbild_geo.db.connection import database_url
     from lagesbild_geo.settings import Settings
 
     return database_url(Settings())
@@ -136,9 +136,9 @@ def _load(scratch: str) -> None:
     import psycopg
     import shapely
 
-    from lagesbild_geo import store
     from lagesbild_geo.catalogue import load_catalogue
-    from lagesbild_geo.db import migrate
+    from lagesbild_geo.db.connection import migrate
+    from lagesbild_geo.store import deliveries as store
 
     with psycopg.connect(scratch) as conn:
         migrate(conn)
@@ -177,7 +177,7 @@ def drop_scratch(url: str, scratch: str) -> None:
 def route_project(csv: Path, dsn: str) -> dict:
     import psycopg
 
-    from lagesbild_geo.pipeline import ingest_file
+    from lagesbild_geo.ingest.pipeline import ingest_file
 
     start = time.perf_counter()
     with psycopg.connect(dsn) as conn:
@@ -236,7 +236,7 @@ def route_place(csv: Path, dsn: str) -> dict:
     import numpy as np
     import pandas as pd
 
-    from lagesbild_geo.locate import AreaLocator
+    from lagesbild_geo.ingest.locate import AreaLocator
 
     frame = pd.read_csv(csv, usecols=["x", "y"])
     x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
@@ -294,7 +294,7 @@ def child(route: str, csv: Path, dsn: str) -> None:
     import geopandas  # noqa: F401  imports are not part of the timing
     import psycopg  # noqa: F401
 
-    import lagesbild_geo.pipeline  # noqa: F401
+    import lagesbild_geo.ingest.pipeline  # noqa: F401
 
     before = resource.getrusage(resource.RUSAGE_SELF)
     result = ROUTES[route](csv, dsn)

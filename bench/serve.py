@@ -93,7 +93,7 @@ PAGE = 100
 
 
 def owner_url() -> str:
-    from lagesbild_geo.db import database_url
+    from lagesbild_geo.db.connection import database_url
     from lagesbild_geo.settings import Settings
 
     return database_url(Settings())
@@ -104,7 +104,7 @@ def bench_database(rebuild: bool) -> tuple[str, str]:
     import psycopg
     from psycopg import sql
 
-    from lagesbild_geo.db import migrate
+    from lagesbild_geo.db.connection import migrate
 
     server = owner_url()
     url = psycopg.conninfo.make_conninfo(server, dbname=DB_NAME)
@@ -138,7 +138,7 @@ def bench_database(rebuild: bool) -> tuple[str, str]:
 def reader_url(url: str) -> str:
     import psycopg
 
-    from lagesbild_geo.publish import READER_ROLE
+    from lagesbild_geo.publish.publication import READER_ROLE
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"ALTER ROLE {READER_ROLE} LOGIN PASSWORD '{READER_PASSWORD}'")
@@ -150,9 +150,9 @@ def build(url: str) -> None:
     import numpy as np
     import psycopg
 
-    from lagesbild_geo import store
     from lagesbild_geo.catalogue import load_catalogue
-    from lagesbild_geo.db import migrate
+    from lagesbild_geo.db.connection import migrate
+    from lagesbild_geo.store import deliveries as store
 
     t0 = time.perf_counter()
     with psycopg.connect(url) as conn:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import InputError
+from lagesbild_geo.errors import InputError
 
 UNITS = ("count", "share", "rate_per_1000")
 MEASURES = ("direct", "indirect")

@@ -1,7 +1,7 @@
 """What the four analysis processes share: inputs, execution, errors, and the job manager.
 
 Each file in ``processes/`` is one pygeoapi process (``PROCESS_METADATA`` + a class); the work
-is :func:`lagesbild_geo.analysis.run`. Here:
+is :func:`lagesbild_geo.analysis.run.run`. Here:
 
 * :data:`INPUTS` -- every input's JSON schema, in Swedish and English; a process picks the
   ones it uses (:func:`metadata`);
@@ -34,7 +34,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 from pygeoapi.process.manager.postgresql import PostgreSQLManager
 
-from lagesbild_geo import analysis
+from lagesbild_geo.analysis import run as analysis
 from lagesbild_geo.errors import InputError, LagesbildError
 
 LOGGER = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ def install_process_template_lookup() -> None:
     ``describe_processes`` renders HTML with ``API.get_dataset_templates(process_id)``, which
     looks the id up in ``resources``: for ``early-warning`` that raised KeyError (a 500, found
     by schemathesis), and ``hotspots`` silently took the result collection's entry. Called once
-    per worker by ``lagesbild_geo.serve.create_app``.
+    per worker by ``lagesbild_geo.server.app.create_app``.
     """
     from pygeoapi.api import API
 

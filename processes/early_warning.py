@@ -37,6 +37,6 @@ PROCESS_METADATA = metadata(
 
 
 class EarlyWarningProcessor(AnalysisProcessor):
-    """Early warning (:func:`lagesbild_geo.early_warning.early_warning`)."""
+    """Early warning (:func:`lagesbild_geo.stats.early_warning.early_warning`)."""
 
     PROCESS_METADATA = PROCESS_METADATA

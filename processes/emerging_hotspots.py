@@ -43,6 +43,6 @@ PROCESS_METADATA = metadata(
 
 
 class EmergingHotSpotsProcessor(AnalysisProcessor):
-    """Emerging hot spots (:func:`lagesbild_geo.emerging.emerging_hot_spots`)."""
+    """Emerging hot spots (:func:`lagesbild_geo.stats.emerging.emerging_hot_spots`)."""
 
     PROCESS_METADATA = PROCESS_METADATA

@@ -46,6 +46,6 @@ PROCESS_METADATA = metadata(
 
 
 class HotSpotsProcessor(AnalysisProcessor):
-    """Gi* hot spots (:func:`lagesbild_geo.hotspots.gi_star`)."""
+    """Gi* hot spots (:func:`lagesbild_geo.stats.hotspots.gi_star`)."""
 
     PROCESS_METADATA = PROCESS_METADATA

@@ -38,6 +38,6 @@ PROCESS_METADATA = metadata(
 
 
 class TrendsProcessor(AnalysisProcessor):
-    """Mann-Kendall trends (:func:`lagesbild_geo.trends.mann_kendall`)."""
+    """Mann-Kendall trends (:func:`lagesbild_geo.stats.trends.mann_kendall`)."""
 
     PROCESS_METADATA = PROCESS_METADATA

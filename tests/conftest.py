@@ -1,6 +1,6 @@
 """Shared fixtures: one real PostGIS for the whole session, a fresh database per test.
 
-The server is the project's own embedded cluster (``lagesbild_geo.cluster``), started once in a
+The server is the project's own embedded cluster (``lagesbild_geo.db.cluster``), started once in a
 temporary folder; pytest-postgresql then clones a template database (PostGIS + every migration)
 for each test that asks for ``pg_conn`` or ``pg_dsn``, and drops it afterwards. Tests that do
 not ask for a database never start one.
@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from pytest_postgresql import factories
 
-from lagesbild_geo.cluster import Cluster
-from lagesbild_geo.db import migrate
+from lagesbild_geo.db.cluster import Cluster
+from lagesbild_geo.db.connection import migrate
 from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,7 +123,7 @@ def demo_db_url(pg_server) -> str:
 
     Read-only for the tests that use it: they must not change it.
     """
-    from lagesbild_geo.demo import load_demo
+    from lagesbild_geo.demo.history import load_demo
 
     with migrated_database(pg_server, "lagesbild_demo") as url:
         with psycopg.connect(url) as conn:
@@ -134,9 +134,9 @@ def demo_db_url(pg_server) -> str:
 @pytest.fixture
 def ready_conn(pg_conn):
     """A fresh database with the catalogue, the demo area layer and the demo actors loaded."""
-    from lagesbild_geo import store
     from lagesbild_geo.catalogue import load_catalogue
-    from lagesbild_geo.demo import ACTORS, read_demo_layer
+    from lagesbild_geo.demo.history import ACTORS, read_demo_layer
+    from lagesbild_geo.store import deliveries as store
 
     store.sync_catalogue(pg_conn, load_catalogue())
     level3, parents = read_demo_layer()
@@ -149,7 +149,7 @@ def ready_conn(pg_conn):
 @pytest.fixture(scope="session")
 def demo_layer():
     """The demo municipality's level-3 areas (GeoDataFrame, EPSG:3006)."""
-    from lagesbild_geo.demo import read_demo_layer
+    from lagesbild_geo.demo.history import read_demo_layer
 
     return read_demo_layer()[0]
 

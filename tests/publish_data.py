@@ -23,9 +23,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from lagesbild_geo import queries, store
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.settings import REPO_ROOT
+from lagesbild_geo.store import deliveries as store
+from lagesbild_geo.store import reads as queries
 
 AREAS_FILE = REPO_ROOT / "areas" / "lagesby_nyko.gpkg"
 FIRST_WEEK = date(2025, 12, 29)  # Monday of 2026-W01

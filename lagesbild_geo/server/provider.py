@@ -1,0 +1,631 @@
+"""The pygeoapi feature provider for the ``publish`` tables.
+
+A thin subclass of pygeoapi's own PostgreSQL provider (SQL generation, CQL2 through
+pygeofilter, sorting and paging stay pygeoapi's), changed only where it is wrong or slow for
+this service:
+
+* **Errors.** pygeoapi lets database errors escape as HTTP 500. Here an unreachable database
+  is a 503 (``DatabaseUnavailableProviderError``; the client may retry, the pool reconnects by
+  itself when PostgreSQL is back), and a query the database rejects because of the caller's
+  input (a text compared with a number, ...) is a 400 saying what was wrong.
+* **Unknown properties in CQL2.** pygeofilter turns ``nope = 3`` into a constant ``False`` and
+  the request silently returns nothing; here it is a 400 naming the queryables.
+* **Time.** ``datetime`` selects the weeks whose span (``week_start``..``week_end``)
+  intersects the requested instant or interval, as OGC API Features defines it; pygeoapi
+  compares a single column, so a mid-week instant would find nothing.
+* **Coordinate transforms.** pygeoapi builds a new pyproj ``Transformer`` for every request
+  that asks for another CRS than the storage CRS (tens of ms). The tables are stored in CRS84,
+  so the common request needs none; for ``crs=EPSG:3006`` the transformer is built once per
+  process and reused. Axis order follows the EPSG registry, as OGC API Features Part 2
+  requires: EPSG:3006 coordinates are (northing, easting), in output, in ``bbox`` with
+  ``bbox-crs`` and in CQL2 geometries with ``filter-crs``; CRS84 is (longitude, latitude).
+  The storage CRS being CRS84 (east-first) is what keeps pygeoapi's own ``bbox-crs`` and
+  ``filter-crs`` handling right (pygeoapi issue #2010 bites when the *storage* CRS is
+  north-first).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from datetime import date, datetime, timedelta
+from http import HTTPStatus
+
+import numpy as np
+import pygeofilter.ast
+import pygeofilter.values
+import pyproj
+import shapely
+from dateutil.parser import parse as _dateutil_parse
+from pygeoapi.crs import CrsTransformSpec
+from pygeoapi.crs import get_crs as _pygeoapi_get_crs
+from pygeoapi.provider.base import (
+    ProviderConnectionError,
+    ProviderInvalidQueryError,
+    ProviderQueryError,
+)
+from pygeoapi.provider.sql import POOL_OPTION_DEFAULTS, PostgreSQLProvider
+from pygeofilter.backends.sqlalchemy.evaluate import to_filter
+from pygeofilter.parsers.cql2_text import parse as _pygeofilter_parse_cql2_text
+from sqlalchemy import ColumnClause, Engine, and_, create_engine
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.sql.visitors import iterate
+
+from lagesbild_geo.server.geojson import AREA_GEOMETRIES
+
+LOGGER = logging.getLogger(__name__)
+
+#: Published tables whose every row has the geometry of its level-3 area (``publish.refresh``
+#: and ``store.save_analysis_run`` copy ``publish.areas.geom``; tests/test_server_features.py
+#: checks it), and the column naming that area: their features take the geometry from
+#: ``features.AREA_GEOMETRIES``.
+AREA_CODE_COLUMN = {
+    "areas": "code",
+    "observations": "area_code",
+    "situation": "area_code",
+    "hotspots": "area_code",
+    "trends": "area_code",
+}
+
+
+#: libpq ``options`` of the server's database sessions (see ``PublishProvider.__init__``).
+SESSION_SETTINGS = "-c max_parallel_workers_per_gather=0 -c jit=off"
+
+
+class DatabaseUnavailableProviderError(ProviderConnectionError):
+    """PostgreSQL cannot be reached; the request may be retried shortly."""
+
+    ogc_exception_code = "ServiceUnavailable"
+    http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    default_msg = "The database is not reachable right now; please retry in a few seconds."
+
+
+def _unavailable(exc: Exception) -> DatabaseUnavailableProviderError:
+    LOGGER.warning("Database unavailable: %s", exc)
+    return DatabaseUnavailableProviderError(
+        user_msg="Databasen går inte att nå just nu / the database is not reachable right now;"
+        " please retry in a few seconds."
+    )
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError) or bool(exc.connection_invalidated)
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(source_wkt: str, target_wkt: str, always_xy: bool):
+    """A reusable coordinate transform function (shapely geometry -> geometry)."""
+    transformer = pyproj.Transformer.from_crs(
+        pyproj.CRS.from_wkt(source_wkt), pyproj.CRS.from_wkt(target_wkt), always_xy=always_xy
+    )
+
+    def coords(xy: np.ndarray) -> np.ndarray:
+        # vectorised over all vertices (shapely.ops.transform calls pyproj per ring)
+        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+
+    return functools.partial(shapely.transform, transformation=coords)
+
+
+#: id of a provider definition -> (that definition, its provider), per process.
+_PROVIDERS: dict[int, tuple[dict, PostgreSQLProvider]] = {}
+#: Engines of the ``/items`` reads (see :func:`_reader_engine`), per process.
+_READER_ENGINES: dict[tuple, Engine] = {}
+
+
+def _reader_engine(provider: PostgreSQLProvider) -> Engine:
+    """The engine of the provider's page and count reads: pygeoapi's connection settings and
+    pool size, with less work in PostgreSQL per request (measured with bench/serve.py).
+
+    * psycopg 3 instead of psycopg2: it prepares a statement on the server once the same SQL
+      has run a few times on a connection (``prepare_threshold``), so PostgreSQL stops
+      planning the page and the count of a recurring request anew (~0.3-1.5 ms each).
+    * Its connections are in autocommit: a read needs no transaction, and the driver would
+      otherwise send a BEGIN before the first statement and the pool a ROLLBACK when it is
+      returned. (pygeoapi's own engine is left as it is, for its transactional code.)
+    * No ``pre_ping`` (a ``SELECT 1`` before every use). A connection PostgreSQL has closed,
+      after a restart, fails on its first statement instead; :meth:`_Statements.run` then
+      empties the pool and ``_query_rows`` asks once more, so the request still succeeds.
+    """
+    options = dict(provider.db_options)
+    pool = {key: options.pop(key, default) for key, default in POOL_OPTION_DEFAULTS.items()}
+    pool["pool_pre_ping"] = False
+    key = (provider._engine.url, tuple(sorted(options.items())), tuple(sorted(pool.items())))
+    engine = _READER_ENGINES.get(key)
+    if engine is None:
+        engine = create_engine(
+            provider._engine.url.set(drivername="postgresql+psycopg"),
+            connect_args={**options, "autocommit": True},
+            pool_reset_on_return=None,
+            **pool,
+        )
+        _READER_ENGINES[key] = engine
+    return engine
+
+
+def forget_engines() -> None:
+    """Drop this process's providers and reader engines (the server's master, before it
+    forks the workers)."""
+    _PROVIDERS.clear()
+    for engine in _READER_ENGINES.values():
+        engine.dispose()
+    _READER_ENGINES.clear()
+
+
+#: Published tables with a table of counts by their properties of few values
+#: (sql/0012_publish_observation_counts.sql), and those properties: numberMatched is summed
+#: from it when every column a filter names is one of them.
+COUNT_TABLES = {
+    "observations": ("observation_counts", frozenset((
+        "iso_week", "week_start", "week_end", "indicator", "indicator_name_sv",
+        "indicator_name_en", "unit", "actor_kind", "value", "suppressed", "has_breakdown",
+    ))),
+}  # fmt: skip
+
+
+#: A complete RFC 3339 date-time (what clients send in ``datetime``), read by the standard
+#: library; anything else (a date alone, a partial date) is left to dateutil.
+_RFC3339_DATE_TIME = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,6})?([Zz]|[+-]\d\d:\d\d)"
+)
+
+
+def _fast_dateparse(text, *args, **kwargs):
+    """dateutil's ``parse`` for pygeoapi's ``validate_datetime``, with the standard library's
+    ``datetime.fromisoformat`` for a complete RFC 3339 date-time: the same instant, ~0.2 ms
+    less per end of the interval (dateutil's general parser). dateutil fills the parts a
+    text lacks from ``default``; a complete date-time lacks none, so the result is equal."""
+    if isinstance(text, str) and _RFC3339_DATE_TIME.fullmatch(text):
+        return datetime.fromisoformat(text.upper())
+    return _dateutil_parse(text, *args, **kwargs)
+
+
+_CRS_BY_URI = threading.local()  # pyproj CRS objects are not shared between threads
+
+
+def _cached_get_crs(crs):
+    """pygeoapi's ``get_crs`` (a CRS URI to a ``pyproj.CRS``), each URI parsed once per thread:
+    pygeoapi asks it 3-5 times per request for the same two or three URIs (~0.05 ms each)."""
+    if not isinstance(crs, str):
+        return _pygeoapi_get_crs(crs)
+    known = getattr(_CRS_BY_URI, "known", None)
+    if known is None:
+        known = _CRS_BY_URI.known = {}
+    found = known.get(crs)
+    if found is None:
+        found = known[crs] = _pygeoapi_get_crs(crs)
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cql2_text(text: str):
+    """pygeofilter's CQL2 text parser, each text parsed once (per process, the last 256): a
+    layer in QGIS or the city web map sends its filter with every request (each page, each
+    pan); parsing it took ~0.5 ms. The tree is shared: pygeoapi deep-copies it before it
+    changes anything (``modify_pygeofilter``). A text that fails to parse is not kept."""
+    return _pygeofilter_parse_cql2_text(text)
+
+
+def install_fast_parsing() -> None:
+    """In the server's workers: :func:`_fast_dateparse` for pygeoapi's ``validate_datetime``,
+    :func:`_cached_get_crs` for its CRS handling, :func:`_parse_cql2_text` for ``filter``."""
+    import pygeoapi.api
+    import pygeoapi.api.itemtypes
+    import pygeoapi.crs
+
+    pygeoapi.api.dateparse = _fast_dateparse
+    pygeoapi.crs.get_crs = _cached_get_crs
+    pygeoapi.api.itemtypes.parse_cql2_text = _parse_cql2_text
+
+
+def _parse_instant(text: str) -> date:
+    """The calendar date of an RFC 3339 date or date-time (weeks are local calendar weeks)."""
+    text = text.strip()
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+
+
+class PublishProvider(PostgreSQLProvider):
+    """pygeoapi's PostgreSQL provider with the corrections described in the module docstring."""
+
+    def __new__(cls, provider_def: dict):
+        # pygeoapi builds a provider for every request (twice for some), ~0.3 ms each: the
+        # CRS parsed, the fields mapped, the engines looked up. Their definitions are the
+        # configuration's own dicts, the same objects on every request, so the provider
+        # built for a definition is kept (per process) and handed back; it holds no state
+        # of a request.
+        built = _PROVIDERS.get(id(provider_def))
+        if built is not None and built[0] is provider_def and type(built[1]) is cls:
+            return built[1]
+        return super().__new__(cls)
+
+    def __init__(self, provider_def: dict):
+        if getattr(self, "_definition", None) is provider_def:
+            return  # handed back by __new__, built already
+        # Every request is a small indexed read (a page, a COUNT). PostgreSQL's parallel
+        # workers cost more to start than they save there (a page of 100 took 160-220 ms with
+        # a Gather Merge, 35-50 ms without, in bench/serve.py) and compete for the same cores
+        # under concurrent requests; JIT compilation likewise. Off for the server's sessions.
+        options = dict(provider_def.get("options") or {})
+        options.setdefault("options", SESSION_SETTINGS)
+        try:
+            super().__init__({**provider_def, "options": options})
+        except ProviderConnectionError as exc:
+            raise _unavailable(exc) from exc
+        except DBAPIError as exc:
+            if _is_connection_problem(exc):
+                raise _unavailable(exc) from exc
+            raise
+        self._read_engine = _reader_engine(self)
+        self._definition = provider_def
+        _PROVIDERS[id(provider_def)] = (provider_def, self)
+
+    def get_fields(self):
+        """Fields as JSON schema types; dates are strings of format ``date``.
+
+        pygeoapi's own mapping does not know SQL ``date`` and logs a warning for every column
+        on every request (it builds a provider per request).
+        """
+        if not self._fields:
+            for column in self.table_model.__table__.columns:
+                if column.name == self.geom:
+                    continue
+                self._fields[str(column.name)] = _json_type(column.type)
+        return self._fields
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def query(self, *args, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
+        filterq = kwargs.get("filterq")
+        if filterq is not None and not isinstance(filterq, pygeofilter.ast.Node | bool):
+            # A CQL2-JSON body that is a bare value ("AAA", 5, []) parses but is no condition;
+            # SQLAlchemy then refused it with an ArgumentError, a 500 (found by schemathesis).
+            raise ProviderInvalidQueryError(
+                user_msg="The CQL2-JSON filter must be a condition, e.g. "
+                '{"op": "=", "args": [{"property": "indicator"}, "ran"]}.'
+            )
+        if filterq is not None:
+            self._check_filter_properties(filterq)
+            _label_crs84_as_srid_4326(filterq)
+        try:
+            has_geometry = self.geom in self.table_model.__table__.columns
+            if args or (has_geometry and self.table not in AREA_CODE_COLUMN):
+                result = super().query(*args, crs_transform_spec=None, **kwargs)
+            else:  # geometry from the area cache, or none at all (the catalogue)
+                area_key = AREA_CODE_COLUMN[self.table] if has_geometry else None
+                result = self._query_rows(area_key, **kwargs)
+        except DBAPIError as exc:
+            raise self._translate(exc) from exc
+        self._transform(result.get("features", []), crs_transform_spec)
+        return result
+
+    def _query_rows(
+        self,
+        area_key: str | None,
+        offset=0,
+        limit=10,
+        resulttype="results",
+        bbox=(),
+        datetime_=None,
+        properties=(),
+        sortby=(),
+        select_properties=(),
+        skip_geometry=False,
+        filterq=None,
+        **_ignored,
+    ) -> dict:
+        """pygeoapi's query (same filters, order, paging, count and feature layout) with the
+        columns read as plain rows and each geometry taken from :mod:`.features`.
+
+        The filters are pygeoapi's and pygeofilter's SQLAlchemy expressions; the statements
+        around them are written here (:class:`_Statements`), which took ~1.5 ms less CPU per
+        request than having SQLAlchemy build, key and compile a select of 40 columns.
+        """
+        table = self.table_model.__table__
+        where = [
+            self._get_property_filters(list(properties)),
+            self._get_cql_filters(filterq),
+            self._get_bbox_filter(list(bbox)),
+            self._get_datetime_filter(datetime_),
+        ]
+        keys = [k for k in (select_properties or self.fields.keys()) if k in table.columns]
+        # The properties first, then the id and area code when they are not among them.
+        extra = dict.fromkeys(n for n in (self.id_field, area_key) if n and n not in keys)
+        wanted = [*keys, *extra]
+        sql = _Statements(self, where)
+        response = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
+        for attempt in range(2):
+            try:
+                with self._read_engine.connect() as conn:
+                    if resulttype == "hits":
+                        response["numberMatched"] = sql.run(conn, sql.count()).fetchone()[0]
+                        return response
+                    # The count rides along as the first column of every row of the page
+                    # (one statement less); a page without rows asks for it alone.
+                    page = sql.page(wanted, sortby, offset, limit, counted=self.count)
+                    rows = sql.run(conn, page).fetchall()
+                    if self.count:
+                        response["numberMatched"] = (
+                            rows[0][0] if rows else sql.run(conn, sql.count()).fetchone()[0]
+                        )
+                    shapes = (
+                        AREA_GEOMETRIES.get(conn, self._engine)
+                        if area_key and not skip_geometry and rows
+                        else {}
+                    )
+                break
+            except DBAPIError as exc:
+                # A pooled connection PostgreSQL closed (a restart): the pool was emptied,
+                # ask once more on a new connection (see _reader_engine).
+                if attempt or not exc.connection_invalidated:
+                    raise
+        first = 1 if self.count else 0  # rows are plain tuples: (count,) + wanted
+        position = {name: first + i for i, name in enumerate(wanted)}
+        at_key, at_area, end = position[self.id_field], position.get(area_key), first + len(keys)
+        response["features"] = [
+            {
+                "type": "Feature",
+                "properties": dict(zip(keys, row[first:end], strict=True)),
+                "id": row[at_key],
+                "geometry": shapes.get(row[at_area]) if area_key else None,
+            }
+            for row in rows
+        ]
+        response["numberReturned"] = len(rows)
+        return response
+
+    def get(self, identifier, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
+        try:
+            feature = super().get(identifier, crs_transform_spec=None, **kwargs)
+        except DBAPIError as exc:
+            raise self._translate(exc) from exc
+        self._transform([feature], crs_transform_spec)
+        return feature
+
+    def _translate(self, exc: DBAPIError) -> Exception:
+        if _is_connection_problem(exc):
+            return _unavailable(exc)
+        if isinstance(exc, DataError | ProgrammingError):
+            detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+            return ProviderInvalidQueryError(
+                user_msg=f"The database refused the filter: {detail}. Compare each property "
+                "with a value of its type (see /collections/{id}/queryables)."
+            )
+        LOGGER.exception("Unexpected database error")
+        return ProviderQueryError(user_msg="The query failed; the error is logged.")
+
+    def _get_cql_filters(self, filterq):
+        """pygeoapi's CQL2 filter, built on the table's columns instead of the ORM's mapped
+        attributes: the same SQL, ~30 % less CPU (pygeofilter's comparisons go through
+        fewer layers)."""
+        if not filterq:
+            return True
+        return to_filter(filterq, self._columns)
+
+    def _get_property_filters(self, properties):
+        """pygeoapi's ``property=value`` filters, on the table's columns (as above)."""
+        if not properties:
+            return True
+        return and_(*(self._columns[name] == value for name, value in properties))
+
+    @functools.cached_property
+    def _columns(self) -> dict:
+        return dict(self.table_model.__table__.columns.items())
+
+    def _check_filter_properties(self, node) -> None:
+        """400 for a CQL2 filter naming a property the collection does not have."""
+        known = self._columns.keys()
+        unknown = sorted(
+            {n.name for n in _walk(node) if isinstance(n, pygeofilter.ast.Attribute)} - known
+        )
+        if unknown:
+            queryables = ", ".join(sorted(known - {self.geom}))
+            raise ProviderInvalidQueryError(
+                user_msg=f"Unknown propert{'ies' if len(unknown) > 1 else 'y'} in filter: "
+                f"{', '.join(unknown)}. Queryables: {queryables}."
+            )
+
+    def _get_bbox_filter(self, bbox):
+        """400 for a ``bbox`` on a collection without geometry (the catalogue).
+
+        pygeoapi looks the configured geometry column up on the table and failed with an
+        AttributeError, a 500 (found by schemathesis).
+        """
+        if bbox and self.geom not in self.table_model.__table__.columns:
+            raise ProviderInvalidQueryError(
+                user_msg=f"The collection {self.table} has no geometry, so bbox cannot select "
+                "from it; filter by property instead."
+            )
+        return super()._get_bbox_filter(bbox)
+
+    def _get_datetime_filter(self, datetime_):
+        """Weeks whose span intersects the instant or interval (both ends inclusive)."""
+        columns = self.table_model.__table__.columns
+        if datetime_ in (None, "../..") or self.time_field != "week_start":
+            return super()._get_datetime_filter(datetime_)
+        if "week_end" not in columns:
+            return super()._get_datetime_filter(datetime_)
+        start, end = columns["week_start"], columns["week_end"]
+        if "/" in datetime_:
+            begin_text, end_text = datetime_.split("/", 1)
+        else:
+            begin_text = end_text = datetime_
+        try:
+            begin = None if begin_text in ("", "..") else _parse_instant(begin_text)
+            finish = None if end_text in ("", "..") else _parse_instant(end_text)
+        except ValueError as exc:
+            raise ProviderInvalidQueryError(
+                user_msg=f"datetime {datetime_!r} is not an RFC 3339 date, date-time or "
+                "interval (e.g. 2026-02-09/2026-02-15)"
+            ) from exc
+        clauses = []
+        if finish is not None:
+            clauses.append(start <= finish)
+        if begin is not None:
+            clauses.append(end >= begin)
+            # Redundant but sargable: an ISO week ends 6 days after it starts (publish.refresh
+            # writes week_end = week_start + 6), so this bounds week_start from below too and
+            # the (indicator, week_start) index limits both ends. Measured on Stockholms län
+            # (bench/serve.py): the numberMatched COUNT went from ~120 ms to ~30 ms.
+            clauses.append(start >= begin - timedelta(days=6))
+        return and_(*clauses) if clauses else True
+
+    # -- coordinates -----------------------------------------------------------------------
+
+    @staticmethod
+    def _transform(features: list[dict], spec: CrsTransformSpec | None) -> None:
+        if spec is None:
+            return
+        from pygeoapi.crs import crs_transform_feature
+
+        func = _transformer(spec.source_crs_wkt, spec.target_crs_wkt, spec.always_xy)
+        for feature in features:
+            crs_transform_feature(feature, func)
+
+
+def _json_type(sql_type) -> dict:
+    name = type(sql_type).__name__.upper()
+    if name in ("DATE",):
+        return {"type": "string", "format": "date"}
+    if name in ("TIMESTAMP", "DATETIME"):
+        return {"type": "string", "format": "date-time"}
+    if name in ("BOOLEAN",):
+        return {"type": "boolean", "format": None}
+    if name in ("INTEGER", "BIGINT", "SMALLINT"):
+        return {"type": "integer", "format": None}
+    if name in ("DOUBLE_PRECISION", "FLOAT", "REAL", "NUMERIC", "DOUBLE"):
+        return {"type": "number", "format": None}
+    return {"type": "string", "format": None}
+
+
+def _label_crs84_as_srid_4326(node) -> None:
+    """Make CQL2 geometries in CRS84 reach PostGIS as SRID 4326.
+
+    pygeoapi labels geometries already transformed to the storage CRS with
+    ``urn:ogc:def:crs:OGC::CRS84``; pygeofilter takes the text after ``::`` as the SRID and
+    PostGIS fails on ``SRID=CRS84;POINT(...)`` (an HTTP 500 for every spatial filter). The
+    coordinates are (longitude, latitude), which is PostGIS's x/y order for SRID 4326.
+    """
+    for sub in _walk(node):
+        if isinstance(sub, pygeofilter.values.Geometry):
+            props = sub.geometry.setdefault("crs", {}).setdefault("properties", {})
+            if "CRS84" in str(props.get("name", "")).upper():
+                props["name"] = "urn:ogc:def:crs:EPSG::4326"
+
+
+def _walk(node):
+    yield node
+    try:
+        subs = node.get_sub_nodes()
+    except AttributeError:
+        return
+    for sub in subs or []:
+        yield from _walk(sub)
+
+
+class _Statements:
+    """The SQL of one ``/items`` request around its filter: the count and the page.
+
+    The filter (pygeoapi's property, CQL2, bbox and datetime expressions, as SQLAlchemy
+    builds them) is compiled once, with its columns unqualified, so that the same text reads
+    against the table and against its table of counts (:data:`COUNT_TABLES`). Values stay
+    bound parameters; identifiers (the table, the selected and sorted columns, all names
+    pygeoapi has checked against the table, checked again here) are quoted by the dialect.
+    Written here rather than built with SQLAlchemy's ``select``: building, keying and
+    compiling a select of 40 columns cost ~1.5 ms of CPU per request (bench/serve.py).
+    """
+
+    def __init__(self, provider: PublishProvider, where: list):
+        self.table = provider.table_model.__table__
+        self.id_field = provider.id_field
+        # The filter is compiled as pygeoapi's own engine (psycopg2) compiles it: values as
+        # plain parameters, which PostgreSQL casts to the column's type ('false' to a
+        # boolean). The psycopg 3 dialect would add casts of its own (``::VARCHAR``). The
+        # parameter style is the same for both drivers; the statements run on psycopg 3.
+        compiler = provider._engine.dialect
+        self.dialect = provider._read_engine.dialect
+        self.quote = compiler.identifier_preparer.quote
+
+        clause = and_(*where)
+        # every column the filter names (pygeoapi maps properties to the table's columns)
+        self.named = {e.name for e in iterate(clause) if isinstance(e, ColumnClause)}
+        compiled = clause.compile(
+            dialect=compiler,
+            compile_kwargs={"render_postcompile": True, "include_table": False},
+        )
+        self.where = str(compiled)
+        self.params = {}
+        for name, value in compiled.params.items():
+            # the values of an IN list are named <bind>_1, <bind>_2, ... once rendered
+            bind = compiled.binds.get(name)
+            if bind is None:
+                bind = compiled.binds[name.rpartition("_")[0]]
+            process = bind.type.dialect_impl(compiler).bind_processor(compiler)
+            self.params[name] = process(value) if process else value
+
+    def _name(self, table_name: str) -> str:
+        schema = self.table.schema
+        name = self.quote(table_name)
+        return f"{self.quote(schema)}.{name}" if schema else name
+
+    def count(self) -> str:
+        """numberMatched: from the table of counts when the filter names only its columns."""
+        counts = COUNT_TABLES.get(self.table.name)
+        if counts is not None and self.named <= counts[1]:
+            return (
+                f"SELECT coalesce(sum(n), 0)::bigint FROM {self._name(counts[0])} "
+                f"WHERE {self.where}"
+            )
+        return f"SELECT count(*) FROM {self._name(self.table.name)} WHERE {self.where}"
+
+    def page(self, wanted: list[str], sortby, offset: int, limit: int, counted: bool) -> str:
+        """One page in two steps: the page's ids in the requested order (answered from an
+        index alone when one holds the filtered and sorted columns, e.g. ``(indicator, id)
+        INCLUDE (week_start, week_end, value)``), then those rows. Asked in one step,
+        PostgreSQL walked the primary key and read every row in id order until 100 matched:
+        ~19,000 rows and 9-15 ms for the benchmark's request (bench/serve.py), against
+        ~1.7 ms in two. The id breaks ties (pygeoapi's order without ``sortby`` is the id),
+        so pages of a sort by another property never overlap. The id field of every
+        published collection is its table's primary key (pygeoapi-config.yml), so the join
+        finds each row once. ``counted``: numberMatched (:meth:`count`) as the first column.
+        """
+        order = [(s["property"], "ASC" if s["order"] == "+" else "DESC") for s in sortby]
+        if all(name != self.id_field for name, _ in order):
+            order.append((self.id_field, "ASC"))
+        for name in (*wanted, *(name for name, _ in order)):
+            if name not in self.table.columns:
+                raise ProviderInvalidQueryError(user_msg=f"Unknown property: {name}")
+        q = self.quote
+        key, table = q(self.id_field), self._name(self.table.name)
+        self.params["lagesbild_offset"], self.params["lagesbild_limit"] = int(offset), int(limit)
+        columns = ", ".join(f"t.{q(name)}" for name in wanted)
+        if counted:  # an uncorrelated scalar subquery: PostgreSQL runs it once
+            columns = f"({self.count()}), {columns}"
+        return (
+            f"SELECT {columns} FROM {table} AS t"
+            f" JOIN (SELECT {key} FROM {table} WHERE {self.where}"
+            f" ORDER BY {', '.join(f'{q(name)} {way}' for name, way in order)}"
+            " LIMIT %(lagesbild_limit)s OFFSET %(lagesbild_offset)s) AS p"
+            f" ON t.{key} = p.{key}"
+            f" ORDER BY {', '.join(f't.{q(name)} {way}' for name, way in order)}"
+        )
+
+    def run(self, conn, statement: str):
+        """Execute on the DBAPI connection (plain tuples, ~0.5 ms less per page than
+        SQLAlchemy's rows); errors become SQLAlchemy's, a lost connection is invalidated."""
+        dbapi = self.dialect.loaded_dbapi
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(statement, self.params)
+        except dbapi.Error as exc:
+            lost = self.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+            if lost:  # every pooled connection is as old as this one: start afresh
+                conn.invalidate(exc)
+                conn.engine.dispose()
+            raise DBAPIError.instance(
+                statement, self.params, exc, dbapi.Error, connection_invalidated=lost,
+                dialect=self.dialect,
+            ) from exc  # fmt: skip
+        return cursor
