@@ -1,51 +1,133 @@
-"""Settings, read from the environment with the prefix ``LAGESBILD_``.
+"""Every ``LAGESBILD_*`` setting, in one pydantic-settings model.
 
-Settings are created where they are needed (``Settings()``) and passed down as arguments;
-nothing is read at import time, so tests build their own.
+The model is built at the entry points only — the command line (``lagesbild …``), the server's
+start (``lagesbild serve``) and a server worker (:func:`lagesbild_geo.server.app.create_app`) —
+and passed down as an argument; nothing else in the package reads ``os.environ``, and nothing
+is read at import time, so tests build their own ``Settings(...)``.
+
+``lagesbild config`` prints the effective values with the secrets masked.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+
+def _packaged_pygeoapi_config() -> Path:
+    """The deployer-facing ``pygeoapi-config.yml``.
+
+    In the repository, ``lagesbild_geo/server/pygeoapi-config.yml`` is a symbolic link to the
+    top-level file, so an editable install reads the top-level file itself and a built wheel
+    carries a copy of it.
+    """
+    return Path(str(resources.files("lagesbild_geo.server") / "pygeoapi-config.yml"))
 
 
 class Settings(BaseSettings):
-    """Where the data lives and how the public outputs are protected."""
+    """Where the data lives, how the public outputs are protected, how the server runs."""
 
     model_config = SettingsConfigDict(env_prefix="LAGESBILD_", extra="ignore")
 
+    # -- database ---------------------------------------------------------------------------
     database_url: str | None = Field(
         default=None,
-        description="An existing PostGIS (postgresql://user:pass@host:port/db). "
-        "When unset, the embedded cluster in data_dir is used.",
+        description="An existing PostGIS (postgresql://user:pass@host:port/db), connected to as "
+        "its owner. When unset, the embedded cluster in data_dir is used.",
+    )
+    public_database_url: str | None = Field(
+        default=None,
+        description="The public server's own connection on an existing PostGIS: a role that may "
+        "only SELECT in schema publish. When unset, the embedded cluster's lagesbild_reader.",
     )
     data_dir: Path = Field(
-        default=REPO_ROOT / "var",
-        description="Folder for the embedded PostGIS cluster, logs and the generated OpenAPI.",
+        default_factory=lambda: Path.cwd() / "var",
+        description="Folder for the embedded PostGIS cluster, logs, the generated pygeoapi "
+        "configuration and OpenAPI document, and job results. Default: ./var.",
     )
     pg_port: int = Field(default=54329, description="Port of the embedded PostGIS cluster.")
-    pg_database: str = Field(default="lagesbild")
-    pg_user: str = Field(default="lagesbild")
+    pg_database: str = Field(default="lagesbild", description="Database of the embedded cluster.")
+    pg_user: str = Field(default="lagesbild", description="Owner role of the embedded cluster.")
+    pg_bindir: Path | None = Field(
+        default=None,
+        description="Folder of PostgreSQL's server programs (initdb, pg_ctl). Default: Debian's "
+        "newest /usr/lib/postgresql/*/bin, then PATH.",
+    )
+
+    # -- protection -------------------------------------------------------------------------
     k: int = Field(
         default=5,
         ge=2,
         description="Smallest count that may be published; 1..k-1 are shown as suppressed.",
     )
+
+    # -- server -----------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Address pygeoapi listens on.")
     port: int = Field(default=5000, description="Port pygeoapi listens on.")
-    workers: int = Field(default=2, ge=1)
+    workers: int = Field(default=2, ge=1, description="gunicorn worker processes.")
+    server_url: str | None = Field(
+        default=None,
+        description="The public URL clients reach the service at (links in every response). "
+        "Default: http://HOST:PORT.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="ERROR", description="pygeoapi's log level."
+    )
+    pygeoapi_config: Path = Field(
+        default_factory=_packaged_pygeoapi_config,
+        description="The pygeoapi configuration template the server starts from. Default: the "
+        "repository's top-level pygeoapi-config.yml (a copy of it in a non-editable install).",
+    )
+    js_dir: Path = Field(
+        default=Path("/usr/share/javascript"),
+        description="Where Debian's libjs-leaflet and libjs-bootstrap5 put Leaflet and Bootstrap, "
+        "served by the HTML pages instead of a CDN.",
+    )
+    analysis_token: SecretStr | None = Field(
+        default=None,
+        description="Shared secret that lets a process execution save its run as the current "
+        "hotspots or trends layer (publish: true).",
+    )
 
     @property
     def cluster_dir(self) -> Path:
+        """The embedded cluster's data folder."""
         return self.data_dir / "pgdata"
 
-    def resolved_database_url(self) -> str:
-        """The SQLAlchemy/psycopg URL everything connects to."""
-        if self.database_url:
-            return self.database_url
-        return f"postgresql://{self.pg_user}@127.0.0.1:{self.pg_port}/{self.pg_database}"
+    def effective_server_url(self) -> str:
+        """``server_url``, or the address the server listens on."""
+        return (self.server_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as text for ``lagesbild config``, with passwords and tokens masked."""
+        out: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = "********" if value.get_secret_value() else ""
+            elif isinstance(value, str) and name.endswith("_url"):
+                text = _mask_url_password(value)
+            else:
+                text = "" if value is None else str(value)
+            out[f"LAGESBILD_{name.upper()}"] = text
+        return out
+
+
+def _mask_url_password(url: str) -> str:
+    """``postgresql://user:secret@host/db`` → ``postgresql://user:********@host/db``.
+
+    >>> _mask_url_password("postgresql://reader:s3cret@db:5432/lagesbild")
+    'postgresql://reader:********@db:5432/lagesbild'
+    >>> _mask_url_password("postgresql://owner@127.0.0.1/lagesbild")
+    'postgresql://owner@127.0.0.1/lagesbild'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, has_password, _ = credentials.partition(":")
+    return f"{scheme}://{user}:********@{host}" if has_password else url

@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from lagesbild_geo.catalogue import load_catalogue
-from lagesbild_geo.settings import REPO_ROOT
 from lagesbild_geo.store import deliveries as store
 from lagesbild_geo.store import reads as queries
 
-AREAS_FILE = REPO_ROOT / "areas" / "lagesby_nyko.gpkg"
+AREAS_FILE = Path(__file__).resolve().parents[1] / "areas" / "lagesby_nyko.gpkg"
 FIRST_WEEK = date(2025, 12, 29)  # Monday of 2026-W01
 WEEKS = [FIRST_WEEK + timedelta(weeks=i) for i in range(16)]
 SMALL_CELL = ("1101", date(2026, 2, 9), "anlagd_brand", "police", 3)

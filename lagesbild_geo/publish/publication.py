@@ -21,7 +21,6 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lagesbild_geo.db.connection import cluster_for, database_url
 from lagesbild_geo.settings import Settings
@@ -30,18 +29,6 @@ LOGGER = logging.getLogger(__name__)
 
 READER_ROLE = "lagesbild_reader"
 READER_PASSWORD_FILE = "db-reader-password"
-
-
-class PublicSettings(BaseSettings):
-    """The public server's own connection, for a deployment on an existing PostGIS.
-
-    ``LAGESBILD_PUBLIC_DATABASE_URL`` should name a role with SELECT on schema ``publish`` only
-    (e.g. a login role granted ``lagesbild_reader``).
-    """
-
-    model_config = SettingsConfigDict(env_prefix="LAGESBILD_", extra="ignore")
-
-    public_database_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +115,7 @@ def public_database_url(settings: Settings, owner_conn: psycopg.Connection | Non
     loudly.
     """
     if settings.database_url:
-        public = PublicSettings().public_database_url
+        public = settings.public_database_url
         if public:
             return public
         LOGGER.warning(

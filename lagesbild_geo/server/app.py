@@ -53,11 +53,10 @@ from lagesbild_geo.db.connection import connect, database_url
 from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.server.geojson import PUBLISHED_VERSION
 from lagesbild_geo.server.webassets import local_web_assets
-from lagesbild_geo.settings import REPO_ROOT, Settings
+from lagesbild_geo.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
 
-CONFIG_TEMPLATE = REPO_ROOT / "pygeoapi-config.yml"
 CONFIG_NAME = "pygeoapi-config.yml"
 OPENAPI_NAME = "pygeoapi-openapi.yml"
 QUERYABLES_NAME = "queryables.json"
@@ -165,7 +164,7 @@ def prepare(settings: Settings) -> dict[str, str]:
     jobs_dir.mkdir(mode=0o700, exist_ok=True)
     config_path = data_dir / CONFIG_NAME
     openapi_path = data_dir / OPENAPI_NAME
-    template = yaml.safe_load(CONFIG_TEMPLATE.read_text(encoding="utf-8"))
+    template = yaml.safe_load(settings.pygeoapi_config.read_text(encoding="utf-8"))
     config = build_config(template, extents)
     config["server"]["templates"] = local_web_assets(data_dir)  # map previews offline too
     config_path.write_text(
@@ -175,10 +174,9 @@ def prepare(settings: Settings) -> dict[str, str]:
     )
     (data_dir / QUERYABLES_NAME).write_text(json.dumps(queryables), encoding="utf-8")
 
-    url = f"http://{settings.host}:{settings.port}"
     env = {
         **db_environment(public_url),
-        "LAGESBILD_SERVER_URL": os.environ.get("LAGESBILD_SERVER_URL", url),
+        "LAGESBILD_SERVER_URL": settings.effective_server_url(),
         "LAGESBILD_HOST": settings.host,
         "LAGESBILD_PORT": str(settings.port),
         "PYGEOAPI_CONFIG": str(config_path),
@@ -477,7 +475,7 @@ def serve(settings: Settings) -> None:
     from gunicorn.app.base import BaseApplication
 
     prepare(settings)
-    url = os.environ["LAGESBILD_SERVER_URL"].rstrip("/") + "/"
+    url = settings.effective_server_url() + "/"
 
     class Server(BaseApplication):
         def load_config(self):

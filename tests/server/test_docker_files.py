@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from lagesbild_geo.cli.main import main as cli_main
-from lagesbild_geo.publish.publication import PublicSettings
 from lagesbild_geo.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,7 +177,6 @@ def test_compose_commands_are_lagesbild_commands(compose):
 
 def _variables_the_service_reads() -> set[str]:
     names = {f"LAGESBILD_{name.upper()}" for name in Settings.model_fields}
-    names |= {f"LAGESBILD_{name.upper()}" for name in PublicSettings.model_fields}
     serve_src = (REPO / "lagesbild_geo" / "server" / "app.py").read_text()
     names |= set(re.findall(r"environ(?:\.get\(|\[)\"(LAGESBILD_\w+)\"", serve_src))
     config = (REPO / "pygeoapi-config.yml").read_text()
