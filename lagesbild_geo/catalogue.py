@@ -80,3 +80,9 @@ def load_catalogue(path: Path | None = None) -> IndicatorCatalogue:
             raise InputError(f"{where}: unknown owner_kind {ind.owner_kind!r}")
         indicators[ind.id] = ind
     return IndicatorCatalogue(version=str(doc["version"]), actor_kinds=kinds, indicators=indicators)
+
+
+def actor_kinds() -> tuple[str, ...]:
+    """The ids of the actor kinds, in catalogue order: the one list the CLI and the processes
+    offer, so that a kind added to ``indicators.yml`` is accepted everywhere at once."""
+    return tuple(load_catalogue().actor_kinds)

@@ -21,6 +21,7 @@ from pytest_postgresql import factories
 
 from lagesbild_geo.db.cluster import Cluster
 from lagesbild_geo.db.connection import migrate
+from lagesbild_geo.settings import Settings
 from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,7 +47,13 @@ def embedded_cluster():
     data_dir.chmod(0o755)
     (data_dir / "db-password").write_text(PG_PASSWORD + "\n")
     (data_dir / "db-password").chmod(0o600)
-    cluster = Cluster(data_dir=data_dir, port=PG_PORT, user=PG_USER, database="postgres")
+    cluster = Cluster(
+        data_dir=data_dir,
+        port=PG_PORT,
+        user=PG_USER,
+        database="postgres",
+        bindir=Settings().pg_bindir,
+    )
     cluster.up()
     yield cluster
     cluster.down()

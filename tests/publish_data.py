@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from lagesbild_geo.catalogue import load_catalogue
+from lagesbild_geo.demo.history import ACTORS
 from lagesbild_geo.store import deliveries as store
 from lagesbild_geo.store import reads as queries
 
@@ -34,13 +35,6 @@ WEEKS = [FIRST_WEEK + timedelta(weeks=i) for i in range(16)]
 SMALL_CELL = ("1101", date(2026, 2, 9), "anlagd_brand", "police", 3)
 NEVER_PUBLISHED_MIN = 999
 REVIEWER = "test-granskare"
-ACTORS = {
-    "polisen": ("police", "Polisen"),
-    "vaktbolaget": ("security", "Trygga Vakter AB"),
-    "bostadsbolaget": ("housing", "Lägesbyhem AB"),
-    "utbildning": ("education", "Utbildningsförvaltningen"),
-    "raddningstjansten": ("rescue", "Räddningstjänsten"),
-}
 
 
 def read_areas() -> list[gpd.GeoDataFrame]:

@@ -7,7 +7,9 @@ root, so when we are root the server runs as the ``postgres`` system user, which
 folder. The server listens on 127.0.0.1 only and uses password (SCRAM) authentication with a
 password generated on first start and kept in ``<data_dir>/db-password`` (mode 0600).
 
-When ``LAGESBILD_DATABASE_URL`` is set, none of this is used.
+When ``LAGESBILD_DATABASE_URL`` is set, none of this is used. The folder of the server
+programs comes from the settings (``LAGESBILD_PG_BINDIR``) through :class:`Cluster`; this module
+reads no environment itself.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class Cluster:
     port: int
     user: str = "lagesbild"
     database: str = "lagesbild"
+    #: Folder of initdb, pg_ctl and pg_isready (``Settings.pg_bindir``); None: Debian's newest
+    #: ``/usr/lib/postgresql/*/bin``, then PATH.
+    bindir: Path | None = None
 
     @property
     def pgdata(self) -> Path:
@@ -116,7 +121,7 @@ class Cluster:
         try:
             self._run(
                 [
-                    _bin("initdb"),
+                    _bin("initdb", self.bindir),
                     "-D",
                     str(self.pgdata),
                     "-U",
@@ -148,7 +153,7 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while True:
             result = subprocess.run(
-                [_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                [_bin("pg_isready", self.bindir), "-h", "127.0.0.1", "-p", str(self.port)],
                 capture_output=True,
                 text=True,
             )
@@ -176,7 +181,7 @@ class Cluster:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self._run([_bin("pg_ctl"), "-D", str(self.pgdata), *args], check=check)
+        return self._run([_bin("pg_ctl", self.bindir), "-D", str(self.pgdata), *args], check=check)
 
     def _run(self, cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         owner = _server_user()
@@ -212,10 +217,10 @@ def _make_traversable(path: Path) -> None:
             parent.chmod(mode | 0o001)
 
 
-def _bin(name: str) -> str:
-    """Find a PostgreSQL server binary: ``LAGESBILD_PG_BINDIR``, Debian's newest, or PATH."""
-    override = os.environ.get("LAGESBILD_PG_BINDIR")
-    dirs = [override] if override else []
+def _bin(name: str, bindir: Path | None = None) -> str:
+    """Find a PostgreSQL server binary: in ``bindir`` (LAGESBILD_PG_BINDIR), Debian's newest,
+    or PATH."""
+    dirs = [str(bindir)] if bindir else []
     dirs += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)
     for d in dirs:
         candidate = Path(d) / name

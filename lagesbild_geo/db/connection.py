@@ -24,6 +24,7 @@ def cluster_for(settings: Settings) -> Cluster:
         port=settings.pg_port,
         user=settings.pg_user,
         database=settings.pg_database,
+        bindir=settings.pg_bindir,
     )
 
 

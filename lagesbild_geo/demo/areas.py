@@ -8,11 +8,16 @@ one Voronoi tessellation of seed points clipped to the municipal outline (no gap
 overlaps), with levels 1 and 2 dissolved from level 3 by code prefix (an exact hierarchy).
 
 Run ``python -m lagesbild_geo.demo.areas`` to (re)write ``areas/lagesby_nyko.gpkg``.
+
+The package reads the layer as its own data, ``lagesbild_geo/demo/data/lagesby_nyko.gpkg``: in
+the repository a symbolic link to the top-level file (one file to keep), in a built wheel a
+copy, so that ``lagesbild up`` works from a normal install too.
 """
 
 from __future__ import annotations
 
 import math
+from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,7 +39,11 @@ LEVEL_PREFIXES = (1, 2)
 POPULATION_RANGE = (700, 2_700)
 MAX_ATTEMPTS = 20
 GRID_M = 0.01  # coordinates are snapped to 1 cm so that regenerating gives the same file
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "areas" / "lagesby_nyko.gpkg"
+#: The packaged demo layer, resolved through the repository's link so that regenerating it
+#: rewrites the top-level ``areas/lagesby_nyko.gpkg``, not the link.
+DEFAULT_PATH = Path(
+    str(resources.files("lagesbild_geo.demo") / "data" / "lagesby_nyko.gpkg")
+).resolve()
 #: GeoPackages record a modification time; a fixed one keeps the written file byte-stable.
 FILE_DATE = "2026-01-01T00:00:00Z"
 

@@ -1,0 +1,45 @@
+"""``lagesbild publish refresh`` and ``lagesbild serve``: the public layers, and the server
+that publishes them."""
+
+from __future__ import annotations
+
+import click
+
+from lagesbild_geo.cli.common import connect, handle_errors, iso_week, settings_of
+
+
+@click.group("publish")
+def publish_group() -> None:
+    """The public layers (approved data only, small numbers suppressed)."""
+
+
+@publish_group.command("refresh")
+@click.pass_context
+@handle_errors
+def publish_refresh(ctx) -> None:
+    """Rebuild the public layers from approved deliveries (with k from LAGESBILD_K).
+
+    Reviews do this by themselves; run it after changing LAGESBILD_K or the catalogue.
+    """
+    from lagesbild_geo.publish import publication as publish
+
+    settings = settings_of(ctx)
+    with connect(ctx) as conn:
+        version = publish.refresh(conn, settings.k)
+        state = publish.read_state(conn)
+    week = iso_week(state.reference_week) if state.reference_week else "no approved data yet"
+    click.echo(f"Published version {version} (k = {state.k}, reference week {week}).")
+
+
+@click.command("serve")
+@click.pass_context
+@handle_errors
+def serve_cmd(ctx) -> None:
+    """Serve the public layers as OGC API Features (pygeoapi) on LAGESBILD_HOST:LAGESBILD_PORT.
+
+    Writes the final pygeoapi configuration and the OpenAPI document into the data folder,
+    then runs until Ctrl-C.
+    """
+    from lagesbild_geo.server.app import serve
+
+    serve(settings_of(ctx))
