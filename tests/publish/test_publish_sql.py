@@ -270,7 +270,7 @@ def test_reader_role_reads_publish_and_nothing_restricted(loaded, pg_dsn, tmp_pa
     )
     with psycopg.connect(reader_dsn, autocommit=True) as reader:
         for table in ("areas", "indicators", "observations", "situation", "state"):
-            reader.execute(f"SELECT count(*) FROM publish.{table}").fetchone()  # noqa: S608
+            reader.execute(f"SELECT count(*) FROM publish.{table}").fetchone()
         for statement in (
             "SELECT count(*) FROM lagesbild.observation",
             "SELECT count(*) FROM lagesbild.approved_observation",

@@ -1,13 +1,10 @@
 """Early warning for small weekly counts: spikes, false alarms, over-dispersion."""
 
-import doctest
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 
-from lagesbild_geo.stats import early_warning as early_warning_module
 from lagesbild_geo.stats.early_warning import early_warning
 
 WEEKS = 26 + 2 + 1  # default baseline + guard + recent
@@ -16,10 +13,6 @@ WEEKS = 26 + 2 + 1  # default baseline + guard + recent
 def _null(rng, series, weeks=WEEKS):
     mean = rng.uniform(0.3, 5.0, size=(series, 1))
     return rng.poisson(mean * np.ones(weeks)).astype(float)
-
-
-def test_doctests():
-    assert doctest.testmod(early_warning_module).failed == 0
 
 
 def test_planted_spike_is_flagged_among_many_quiet_series():

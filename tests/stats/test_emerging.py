@@ -1,6 +1,5 @@
 """Emerging hot spots: space-time Gi*, the 17 Esri patterns, and a whole run on Stockholm."""
 
-import doctest
 import time
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from shapely.geometry import box
 
-from lagesbild_geo.stats import emerging
 from lagesbild_geo.stats.emerging import (
     PATTERNS,
     classify_patterns,
@@ -72,10 +70,6 @@ def _classify(cases):
     up = np.array([case[2] for case in cases])
     down = np.array([case[3] for case in cases])
     return classify_patterns(hot, cold, up, down).tolist()
-
-
-def test_doctests():
-    assert doctest.testmod(emerging).failed == 0
 
 
 def test_every_pattern_as_defined():

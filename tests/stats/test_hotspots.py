@@ -1,6 +1,5 @@
 """Gi* hot spots on the real Stockholms län areas, checked against esda."""
 
-import doctest
 import warnings
 from pathlib import Path
 
@@ -58,10 +57,6 @@ def _esda(y, w, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return esda.G_Local(y, w, star=True, alternative="directed", **kw)
-
-
-def test_doctests():
-    assert doctest.testmod(hotspots).failed == 0
 
 
 def test_z_equals_esda_binary(counts, weights, pysal_w):

@@ -1,6 +1,5 @@
 """Mann-Kendall, Theil-Sen, Hamed-Rao and seasonal tests against pymannkendall."""
 
-import doctest
 import warnings
 
 import numpy as np
@@ -60,10 +59,6 @@ def _row(result, i):
         "h": result.h[i],
         **{name: _ours(result, name)[i] for name in FIELDS},
     }
-
-
-def test_doctests():
-    assert doctest.testmod(trends).failed == 0
 
 
 @pytest.mark.parametrize("n", [8, 9, 30, 104])

@@ -1,6 +1,5 @@
 """Spatial weights on the real Stockholms län DeSO areas, checked against libpysal."""
 
-import doctest
 import warnings
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import shapely
 from scipy.spatial.distance import cdist
 from shapely.geometry import box
 
-from lagesbild_geo.stats import weights as weights_module
 from lagesbild_geo.stats.weights import (
     SpatialWeights,
     distance_band_weights,
@@ -38,10 +36,6 @@ def _pairs(w: SpatialWeights) -> set[tuple[str, str]]:
 
 def _libpysal_pairs(lw) -> set[tuple[str, str]]:
     return {(str(i), str(j)) for i, nbs in lw.neighbors.items() for j in nbs}
-
-
-def test_doctests():
-    assert doctest.testmod(weights_module).failed == 0
 
 
 def test_queen_structure(stockholm):
