@@ -59,7 +59,20 @@ def installed(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("install")
     source = root / "source"
     shutil.copytree(REPO, source, symlinks=True, ignore=LEFT_OUT)
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", root / "wheels", source])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            root / "wheels",
+            source,
+        ]
+    )
     (wheel,) = (root / "wheels").glob("lagesbild_geo-*.whl")
 
     venv = root / "venv"
