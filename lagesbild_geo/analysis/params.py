@@ -123,8 +123,10 @@ def default(name: str, process: str):
 
 
 def input_schema(name: str, process: str) -> dict:
-    """The JSON schema of a numeric, choice or flag input of ``process``, from the same
-    limits and defaults that :func:`parse_params` applies."""
+    """The JSON schema of an input of ``process`` (the actor kinds, a number, a choice or a
+    flag), from the same limits and defaults that :func:`parse_params` applies."""
+    if name == "actor_kinds":
+        return {"type": "array", "items": {"type": "string", "enum": list(actor_kinds())}}
     value = default(name, process)
     if name in LIMITS:
         kind, low, high = LIMITS[name]
@@ -134,7 +136,7 @@ def input_schema(name: str, process: str) -> dict:
     elif name in FLAGS:
         schema = {"type": "boolean"}
     else:
-        raise KeyError(f"{name} is not a numeric, choice or flag input")
+        raise KeyError(f"{name} has no schema here")
     return schema if value is None else schema | {"default": value}
 
 
