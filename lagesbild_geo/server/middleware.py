@@ -181,10 +181,9 @@ class PublishMiddleware:
         lost = status.startswith("500") or (executes and status.startswith("400"))
         if lost and needs_db and self.state.read() is None:
             return wsgi_error(DatabaseUnavailableError())
+        # A 503 of the provider or a process (pygeoapi sets no headers): the table's Retry-After.
         if status.startswith("503") and not any(h[0].lower() == "retry-after" for h in headers):
-            headers = headers + list(
-                DatabaseUnavailableError.headers
-            )  # the provider's, a process's
+            headers = headers + list(DatabaseUnavailableError.headers)
         if status.startswith("200") and validators:
             names = {v[0].lower() for v in validators}
             headers = [h for h in headers if h[0].lower() not in names] + validators
