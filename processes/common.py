@@ -3,55 +3,56 @@
 Each file in ``processes/`` is one pygeoapi process (``PROCESS_METADATA`` + a class); the work
 is :func:`lagesbild_geo.analysis.run.run`. Here:
 
-* :data:`INPUTS` -- every input's JSON schema, in Swedish and English; a process picks the
-  ones it uses (:func:`metadata`);
+* :data:`INPUTS` -- every input's title and description, in Swedish and English; a process
+  picks the ones it uses (:func:`metadata`), and the schemas of the checked inputs come from
+  :mod:`lagesbild_geo.analysis.params` for that process, so the OpenAPI document states the
+  same limits and defaults that are applied;
 * :class:`AnalysisProcessor` -- ``execute``: checks the publish token, runs the analysis on
-  the public tables, and turns every mistake of the caller into ``ProcessorExecuteError``
-  with a message that says what to change. pygeoapi 0.24 answers any exception raised in
-  ``execute`` with HTTP 400 (sync) or a failed job (async) -- never 500 -- and puts the message
-  in ``description``;
-* :class:`JobManager` -- pygeoapi's PostgreSQL job manager, changed only in how processes are
-  named. pygeoapi keys processes and collections in one ``resources`` mapping, so a process
-  ``hotspots`` and a collection ``hotspots`` (the saved result layer) cannot both be keys.
-  The processes are therefore configured as ``process-hotspots`` etc. and this manager
-  serves them as ``/processes/hotspots``. Jobs are kept in ``jobs.jobs``
-  (``sql/0003_analysis.sql``), written with the server's reader role.
+  the public tables, and turns every project error into a ``ProcessorExecuteError`` with the
+  status and code of the error table (:mod:`lagesbild_geo.errors`: a wrong input is a 400, an
+  unreachable database a 503, ...) and a message that says what to change;
+* :class:`JobManager` -- pygeoapi's PostgreSQL job manager, changed in two places. How
+  processes are named: pygeoapi keys processes and collections in one ``resources`` mapping,
+  so a process ``hotspots`` and a collection ``hotspots`` (the saved result layer) cannot
+  both be keys; the processes are therefore configured as ``process-hotspots`` etc. and this
+  manager serves them as ``/processes/hotspots``. And the status of a synchronous run that
+  failed: pygeoapi 0.24's handler answers every exception from ``execute`` with a 400 (a
+  failed job), whatever the exception says; here the job is recorded as failed all the same,
+  and the response has the error's own status. (An asynchronous run stays a failed job.)
+  Jobs are kept in ``jobs.jobs`` (``sql/0003_analysis.sql``), written with the reader role.
 
 **Saving a run** (``publish: true``) replaces a layer that the city web map shows. The
 processes need no login, so saving also needs the server's analysis token: set
 ``LAGESBILD_ANALYSIS_TOKEN`` where the server runs and pass the same value as input
 ``publish_token``. Without the variable no run can be saved over HTTP (``lagesbild analyse``
-saves the nightly results without one).
+saves the nightly results without one). pygeoapi builds a processor for every execution,
+itself: the processor's constructor is pygeoapi's entry point into this code, so that is
+where :class:`~lagesbild_geo.settings.Settings` is built (not at import time).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
+import secrets
 
 import psycopg
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 from pygeoapi.process.manager.postgresql import PostgreSQLManager
+from pygeoapi.util import JobStatus
 
+from lagesbild_geo.analysis import params
 from lagesbild_geo.analysis import run as analysis
-from lagesbild_geo.errors import InputError, LagesbildError
+from lagesbild_geo.errors import DatabaseUnavailableError, InputError, LagesbildError
+from lagesbild_geo.server.errors import processor_error
+from lagesbild_geo.server.patches import PROCESS_KEY_PREFIX
+from lagesbild_geo.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
 
-#: Resource keys of processes in pygeoapi-config.yml start with this; the id is the rest.
-PROCESS_KEY_PREFIX = "process-"
 
-
-class AnalysisSettings(BaseSettings):
-    """``LAGESBILD_ANALYSIS_TOKEN``: the shared secret that allows ``publish: true``."""
-
-    model_config = SettingsConfigDict(env_prefix="LAGESBILD_", extra="ignore")
-
-    analysis_token: str | None = None
-
-
-def _input(title_sv, title_en, description_sv, description_en, schema, min_occurs=0):
+def _input(title_sv, title_en, description_sv, description_en, schema=None, min_occurs=0):
+    """One input's description; ``schema`` None: the limits and defaults of
+    :mod:`lagesbild_geo.analysis.params` for each process (:func:`metadata`)."""
     return {
         "title": {"sv": title_sv, "en": title_en},
         "description": {"sv": description_sv, "en": description_en},
@@ -85,79 +86,75 @@ INPUTS = {
     "actor_kinds": _input(
         "Aktörstyper", "Actor kinds",
         "Vilka aktörers uppgifter som summeras. Standard: alla.",
-        "Whose figures are summed. Default: all.",
-        {"type": "array", "items": {"type": "string", "enum": list(analysis.ACTOR_KINDS)}}),
+        "Whose figures are summed. Default: all."),
     "measure": _input(
         "Mått", "Measure",
         "count: antal; rate: antal per 1 000 invånare (befolkning från områdeslagret).",
-        "count; or rate: per 1,000 inhabitants (population from the area layer).",
-        {"type": "string", "enum": ["count", "rate"], "default": "count"}),
+        "count; or rate: per 1,000 inhabitants (population from the area layer)."),
     "weights": _input(
         "Grannskap", "Neighbourhood",
         "queen: områden som gränsar till varandra; distance_band: centroider inom distance_m; "
         "knn: de k_neighbours närmaste.",
         "queen: areas that touch; distance_band: centroids within distance_m; knn: the "
-        "k_neighbours nearest.",
-        {"type": "string", "enum": ["queen", "distance_band", "knn"], "default": "queen"}),
+        "k_neighbours nearest."),
     "distance_m": _input(
         "Avstånd (m)", "Distance (m)", "Avståndsband i meter (för distance_band).",
-        "Distance band in metres (for distance_band).",
-        {"type": "number", "minimum": 1, "maximum": 100000}),
+        "Distance band in metres (for distance_band)."),
     "k_neighbours": _input(
-        "Antal grannar", "Number of neighbours", "k för knn.", "k for knn.",
-        {"type": "integer", "minimum": 1, "maximum": 100, "default": 8}),
+        "Antal grannar", "Number of neighbours", "k för knn.", "k for knn."),
     "permutations": _input(
         "Permutationer", "Permutations",
         "Villkorade permutationer för pseudo-p-värdet (0 = inga).",
-        "Conditional permutations for the pseudo p-value (0 = none).",
-        {"type": "integer", "minimum": 0, "maximum": analysis.MAX_PERMUTATIONS, "default": 999}),
+        "Conditional permutations for the pseudo p-value (0 = none)."),
     "seed": _input(
-        "Slumpfrö", "Seed", "Samma frö ger samma resultat.", "The same seed repeats the result.",
-        {"type": "integer", "minimum": 0, "default": 20240101}),
+        "Slumpfrö", "Seed", "Samma frö ger samma resultat.", "The same seed repeats the result."),
     "alpha": _input(
         "Signifikansnivå", "Significance level",
         "Nivå för signifikant (het punkt, trend eller varning).",
-        "Level for 'significant' (hot spot, trend or warning).",
-        {"type": "number", "minimum": 0.001, "maximum": 0.5}),
+        "Level for 'significant' (hot spot, trend or warning)."),
     "fdr": _input(
         "FDR-korrigering", "FDR correction",
         "Korrigera för många samtidiga test (Benjamini-Hochberg).",
-        "Correct for many simultaneous tests (Benjamini-Hochberg).", {"type": "boolean"}),
+        "Correct for many simultaneous tests (Benjamini-Hochberg)."),
     "time_steps": _input(
         "Tidssteg", "Time steps", "Antal tidigare veckor i grannskapet (Esri: time step).",
-        "Previous weeks in each bin's neighbourhood (Esri: neighborhood time step).",
-        {"type": "integer", "minimum": 0, "maximum": 52, "default": 1}),
+        "Previous weeks in each bin's neighbourhood (Esri: neighborhood time step)."),
     "seasonal": _input(
         "Säsongsjusterad", "Seasonal",
         "Säsongs-Mann-Kendall (jämför samma vecka olika år; minst 104 veckor).",
-        "Seasonal Mann-Kendall (same week across years; needs 104 weeks).",
-        {"type": "boolean", "default": False}),
+        "Seasonal Mann-Kendall (same week across years; needs 104 weeks)."),
     "hamed_rao": _input(
         "Hamed-Rao", "Hamed-Rao", "Korrigera för autokorrelation.",
-        "Correct for autocorrelation.", {"type": "boolean", "default": False}),
+        "Correct for autocorrelation."),
     "recent_weeks": _input(
         "Senaste veckor", "Recent weeks", "Veckor som testas (1 eller t.ex. 4).",
-        "Weeks tested (1, or e.g. 4).",
-        {"type": "integer", "minimum": 1, "maximum": 13, "default": 1}),
+        "Weeks tested (1, or e.g. 4)."),
     "baseline_weeks": _input(
         "Baslinje (veckor)", "Baseline (weeks)", "Veckor som ger den vanliga nivån.",
-        "Weeks that give the usual level.",
-        {"type": "integer", "minimum": 4, "maximum": 156, "default": 26}),
+        "Weeks that give the usual level."),
     "guard_weeks": _input(
         "Skyddsgap (veckor)", "Guard gap (weeks)", "Veckor mellan baslinje och test.",
-        "Weeks between baseline and test.",
-        {"type": "integer", "minimum": 0, "maximum": 13, "default": 2}),
+        "Weeks between baseline and test."),
     "publish": _input(
         "Publicera", "Publish",
         "Spara körningen som aktuellt resultat i lagret hotspots eller trends "
         "(kräver publish_token).",
         "Save the run as the current result in the hotspots or trends layer (needs "
-        "publish_token).",
-        {"type": "boolean", "default": False}),
+        "publish_token)."),
     "publish_token": _input(
         "Publiceringsnyckel", "Publish token", "Serverns LAGESBILD_ANALYSIS_TOKEN.",
         "The server's LAGESBILD_ANALYSIS_TOKEN.", {"type": "string"}),
 }  # fmt: skip
+
+#: Groups of inputs that several processes take, in the order they are listed.
+PERIOD_INPUTS = ("period_start", "period_end", "actor_kinds")
+#: What the two hot-spot processes (Gi*, emerging) share: one indicator, its period and
+#: actors, the measure and the spatial neighbourhood.
+HOT_SPOT_INPUTS = (
+    "indicator", *PERIOD_INPUTS, "measure", "weights", "distance_m", "k_neighbours"
+)  # fmt: skip
+#: Saving the run as the current result layer.
+PUBLISH_INPUTS = ("publish", "publish_token")
 
 OUTPUT = {
     "result": {
@@ -193,10 +190,18 @@ def metadata(process_id: str, title: dict, description: dict, inputs: list[str],
                 "hreflang": "sv",
             }
         ],
-        "inputs": {name: INPUTS[name] for name in inputs},
+        "inputs": {name: _described(name, process_id) for name in inputs},
         "outputs": OUTPUT,
         "example": {"inputs": example},
     }
+
+
+def _described(name: str, process_id: str) -> dict:
+    """``INPUTS[name]``, its schema filled from the parameter checks of ``process_id``."""
+    described = INPUTS[name]
+    if described["schema"] is None:
+        described = described | {"schema": params.input_schema(name, process_id)}
+    return described
 
 
 def conninfo(processor_def: dict) -> str:
@@ -221,49 +226,57 @@ class AnalysisProcessor(BaseProcessor):
     def __init__(self, processor_def: dict):
         super().__init__(processor_def, self.PROCESS_METADATA)
         self.conninfo = conninfo(processor_def)
+        # pygeoapi builds the processor (per execution): this is the entry point of our code.
+        self.analysis_token = Settings().analysis_token
+        #: The error the last ``execute`` raised, for :class:`JobManager`.
+        self.error: ProcessorExecuteError | None = None
 
     def execute(self, data: dict, outputs=None):
-        process_id = self.metadata["id"]
         try:
-            inputs = dict(data or {})
-            token = inputs.pop("publish_token", None)
-            unknown = sorted(set(inputs) - set(self.metadata["inputs"]))
-            if unknown:
-                raise InputError(
-                    f"Unknown input(s) {', '.join(unknown)} for {process_id}; the inputs are "
-                    f"{', '.join(self.metadata['inputs'])}"
-                )
-            if inputs.get("publish") is True:
-                _check_token(token)
-            collection = analysis.run(self.conninfo, process_id, inputs)
+            return "application/json", self._run(dict(data or {}))
         except LagesbildError as exc:
-            raise ProcessorExecuteError(user_msg=str(exc)) from exc
+            self.error = processor_error(exc)
+            raise self.error from exc
         except psycopg.OperationalError as exc:
             LOGGER.warning("Analysis database unavailable: %s", exc)
-            raise ProcessorExecuteError(
-                user_msg="Databasen går inte att nå just nu / the database is not reachable "
-                "right now; please retry in a few seconds."
-            ) from exc
-        return "application/json", collection
+            self.error = processor_error(DatabaseUnavailableError())
+            raise self.error from exc
+
+    def _run(self, inputs: dict) -> dict:
+        process_id = self.metadata["id"]
+        token = inputs.pop("publish_token", None)
+        unknown = sorted(set(inputs) - set(self.metadata["inputs"]))
+        if unknown:
+            raise InputError(
+                f"Unknown input(s) {', '.join(unknown)} for {process_id}; the inputs are "
+                f"{', '.join(self.metadata['inputs'])}"
+            )
+        if inputs.get("publish") is True:
+            self._check_token(token)
+        return analysis.run(self.conninfo, process_id, inputs)
+
+    def _check_token(self, token) -> None:
+        expected = self.analysis_token
+        if expected is None or not expected.get_secret_value():
+            raise InputError(
+                "Saving a run (publish: true) is switched off on this server: set "
+                "LAGESBILD_ANALYSIS_TOKEN where the server runs and pass it as publish_token, "
+                "or run 'lagesbild analyse'. Leave publish false to get the result only."
+            )
+        if not isinstance(token, str) or not secrets.compare_digest(
+            token.encode(), expected.get_secret_value().encode()
+        ):
+            raise InputError(
+                "publish: true needs the server's analysis token as input publish_token"
+            )
 
     def __repr__(self):
         return f"<{type(self).__name__}> {self.name}"
 
 
-def _check_token(token) -> None:
-    expected = AnalysisSettings().analysis_token
-    if not expected:
-        raise InputError(
-            "Saving a run (publish: true) is switched off on this server: set "
-            "LAGESBILD_ANALYSIS_TOKEN where the server runs and pass it as publish_token, or "
-            "run 'lagesbild analyse'. Leave publish false to get the result only."
-        )
-    if not isinstance(token, str) or not hmac.compare_digest(token, expected):
-        raise InputError("publish: true needs the server's analysis token as input publish_token")
-
-
 class JobManager(PostgreSQLManager):
-    """pygeoapi's PostgreSQL job manager, serving ``process-<id>`` resources as ``<id>``."""
+    """pygeoapi's PostgreSQL job manager, serving ``process-<id>`` resources as ``<id>`` and
+    answering a failed synchronous run with its error's status (see the module docstring)."""
 
     def __init__(self, manager_def: dict):
         processes = manager_def.get("processes", {})
@@ -275,25 +288,14 @@ class JobManager(PostgreSQLManager):
         )
         super().__init__(manager_def)
 
-
-def install_process_template_lookup() -> None:
-    """Let pygeoapi's HTML pages find a process's templates under its ``process-`` key.
-
-    ``describe_processes`` renders HTML with ``API.get_dataset_templates(process_id)``, which
-    looks the id up in ``resources``: for ``early-warning`` that raised KeyError (a 500, found
-    by schemathesis), and ``hotspots`` silently took the result collection's entry. Called once
-    per worker by ``lagesbild_geo.server.app.create_app``.
-    """
-    from pygeoapi.api import API
-
-    if getattr(API.get_dataset_templates, "lagesbild", False):
-        return
-
-    def get_dataset_templates(self, dataset: str) -> dict:
-        resources = self.config["resources"]
-        key = PROCESS_KEY_PREFIX + dataset
-        entry = resources.get(key) if key in resources else resources.get(dataset, {})
-        return entry.get("templates") or self.tpl_config["server"]["templates"]
-
-    get_dataset_templates.lagesbild = True
-    API.get_dataset_templates = get_dataset_templates
+    def execute_process(self, *args, **kwargs):
+        """pygeoapi's execution (which records a failed run as a failed job), then the
+        processor's error raised again when a synchronous run failed: pygeoapi's API answers a
+        ``ProcessorExecuteError`` from here with its ``http_status_code`` and
+        ``ogc_exception_code``, where its own answer to a failed run is always a 400. An
+        asynchronous run has been accepted by then and stays a failed job."""
+        result = super().execute_process(*args, **kwargs)
+        error = getattr(self.processor, "error", None)
+        if result[3] == JobStatus.failed and isinstance(error, ProcessorExecuteError):
+            raise error
+        return result

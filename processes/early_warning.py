@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from processes.common import AnalysisProcessor, metadata
+from processes.common import (
+    PERIOD_INPUTS,
+    AnalysisProcessor,
+    metadata,
+)
 
 PROCESS_METADATA = metadata(
     "early-warning",
@@ -18,9 +22,7 @@ PROCESS_METADATA = metadata(
     [
         "indicators",
         "indicator",
-        "period_start",
-        "period_end",
-        "actor_kinds",
+        *PERIOD_INPUTS,
         "alpha",
         "recent_weeks",
         "baseline_weeks",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processes.common import AnalysisProcessor, metadata
+from processes.common import HOT_SPOT_INPUTS, PUBLISH_INPUTS, AnalysisProcessor, metadata
 
 PROCESS_METADATA = metadata(
     "emerging-hotspots",
@@ -16,21 +16,7 @@ PROCESS_METADATA = metadata(
         "intensifying, persistent, diminishing, sporadic, oscillating, historical hot/cold "
         "spot).",
     },
-    [
-        "indicator",
-        "period_start",
-        "period_end",
-        "actor_kinds",
-        "measure",
-        "weights",
-        "distance_m",
-        "k_neighbours",
-        "time_steps",
-        "alpha",
-        "fdr",
-        "publish",
-        "publish_token",
-    ],  # fmt: skip
+    [*HOT_SPOT_INPUTS, "time_steps", "alpha", "fdr", *PUBLISH_INPUTS],
     {
         "indicator": "skadegorelse",
         "period_start": "2025-W43",

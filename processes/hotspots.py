@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processes.common import AnalysisProcessor, metadata
+from processes.common import HOT_SPOT_INPUTS, PUBLISH_INPUTS, AnalysisProcessor, metadata
 
 PROCESS_METADATA = metadata(
     "hotspots",
@@ -17,22 +17,7 @@ PROCESS_METADATA = metadata(
         "permutation p and confidence bin ±3/±2/±1 (99/95/90 %), optionally FDR-corrected. "
         "Computed on the published, suppressed weekly values.",
     },
-    [
-        "indicator",
-        "period_start",
-        "period_end",
-        "actor_kinds",
-        "measure",
-        "weights",
-        "distance_m",
-        "k_neighbours",
-        "permutations",
-        "seed",
-        "alpha",
-        "fdr",
-        "publish",
-        "publish_token",
-    ],  # fmt: skip
+    [*HOT_SPOT_INPUTS, "permutations", "seed", "alpha", "fdr", *PUBLISH_INPUTS],
     {
         "indicator": "skadegorelse",
         "period_start": "2026-W39",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from processes.common import AnalysisProcessor, metadata
+from processes.common import (
+    PERIOD_INPUTS,
+    PUBLISH_INPUTS,
+    AnalysisProcessor,
+    metadata,
+)
 
 PROCESS_METADATA = metadata(
     "trends",
@@ -18,15 +23,12 @@ PROCESS_METADATA = metadata(
     [
         "indicators",
         "indicator",
-        "period_start",
-        "period_end",
-        "actor_kinds",
+        *PERIOD_INPUTS,
         "measure",
         "alpha",
         "seasonal",
         "hamed_rao",
-        "publish",
-        "publish_token",
+        *PUBLISH_INPUTS,
     ],  # fmt: skip
     {
         "indicators": ["skadegorelse", "narkotika"],

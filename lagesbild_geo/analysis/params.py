@@ -3,19 +3,26 @@
 :func:`parse_params` turns the JSON inputs of a process (or of ``lagesbild analyse``) into a
 :class:`Params`, or raises :class:`~lagesbild_geo.errors.InputError` with a message that says
 what to change (HTTP 400). Nothing here touches the database.
+
+Every default and limit is written here once: the defaults are the fields of :class:`Params`
+(taken from the statistics modules' own constants), the limits are :data:`LIMITS`, the
+choices :data:`CHOICES`, and :func:`input_schema` gives the JSON schema the processes publish
+in the OpenAPI document from the same values, so the document and the check cannot disagree.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.errors import InputError
-from lagesbild_geo.stats import emerging, hotspots, trends
+from lagesbild_geo.stats import early_warning, emerging, hotspots, trends
 
 PROCESSES = ("hotspots", "emerging-hotspots", "trends", "early-warning")
-ACTOR_KINDS = ("police", "rescue", "security", "housing", "education", "social", "municipality")
 #: Default length of the period (weeks, ending at the newest published week).
 DEFAULT_WEEKS = {"hotspots": 4, "emerging-hotspots": 52, "trends": 52}
 MAX_WEEKS = 520
@@ -23,6 +30,29 @@ MAX_PERMUTATIONS = 9999
 #: Fewest weeks with data each method needs (Mann-Kendall: trends.MIN_SERIES_LENGTH).
 MIN_WEEKS = {"hotspots": 1, "emerging-hotspots": trends.MIN_SERIES_LENGTH,
              "trends": trends.MIN_SERIES_LENGTH}  # fmt: skip
+#: Numeric inputs: (type, smallest, largest), both ends allowed.
+LIMITS: dict[str, tuple[type, float, float]] = {
+    "distance_m": (float, 1.0, 100_000.0),
+    "k_neighbours": (int, 1, 100),
+    "permutations": (int, 0, MAX_PERMUTATIONS),
+    "seed": (int, 0, 2**63 - 1),
+    "alpha": (float, 0.001, 0.5),
+    "time_steps": (int, 0, 52),
+    "recent_weeks": (int, 1, 13),
+    "baseline_weeks": (int, early_warning.MIN_BASELINE_WEEKS, 156),
+    "guard_weeks": (int, 0, 13),
+}
+#: Inputs that take one of a few words.
+CHOICES = {"measure": ("count", "rate"), "weights": ("queen", "distance_band", "knn")}
+#: Inputs that are true or false.
+FLAGS = ("fdr", "seasonal", "hamed_rao", "publish")
+
+
+@functools.cache
+def actor_kinds() -> tuple[str, ...]:
+    """The actor kinds of the indicator catalogue, in its order (the order of the provenance)."""
+    return tuple(load_catalogue().actor_kinds)
+
 
 BIN_LABELS = {
     3: ("Het punkt, 99 % konfidens", "Hot spot, 99 % confidence"),
@@ -51,28 +81,63 @@ TREND_LABELS = {
 
 @dataclass(frozen=True)
 class Params:
-    """Everything a run depends on, with defaults filled in (echoed in the provenance)."""
+    """Everything a run depends on, with defaults filled in (echoed in the provenance).
+
+    The field defaults are the inputs' defaults; ``alpha`` and ``fdr`` have a default per
+    process (:func:`default`).
+    """
 
     process: str
     indicators: tuple[str, ...]
     period_start: date | None = None
     period_end: date | None = None
-    actor_kinds: tuple[str, ...] = ACTOR_KINDS
+    actor_kinds: tuple[str, ...] = dataclasses.field(default_factory=actor_kinds)
     measure: str = "count"
     weights: str = "queen"
     distance_m: float | None = None
     k_neighbours: int = 8
     permutations: int = hotspots.DEFAULT_PERMUTATIONS
     seed: int = hotspots.DEFAULT_SEED
-    alpha: float = 0.05
+    alpha: float = trends.DEFAULT_ALPHA
     fdr: bool = False
     time_steps: int = emerging.DEFAULT_TIME_STEPS
     seasonal: bool = False
     hamed_rao: bool = False
-    recent_weeks: int = 1
-    baseline_weeks: int = 26
-    guard_weeks: int = 2
+    recent_weeks: int = early_warning.DEFAULT_RECENT_WEEKS
+    baseline_weeks: int = early_warning.DEFAULT_BASELINE_WEEKS
+    guard_weeks: int = early_warning.DEFAULT_GUARD_WEEKS
     publish: bool = False
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Params)}
+
+
+def default(name: str, process: str):
+    """The default of input ``name`` in ``process``: the hot-spot methods test at 0.10 (as
+    Esri's tools do), the others at 0.05; emerging hot spots correct for many tests."""
+    if name == "alpha":
+        return emerging.DEFAULT_ALPHA if "hot" in process else Params.alpha
+    if name == "fdr":
+        return process == "emerging-hotspots"
+    return _FIELDS[name].default
+
+
+def input_schema(name: str, process: str) -> dict:
+    """The JSON schema of an input of ``process`` (the actor kinds, a number, a choice or a
+    flag), from the same limits and defaults that :func:`parse_params` applies."""
+    if name == "actor_kinds":
+        return {"type": "array", "items": {"type": "string", "enum": list(actor_kinds())}}
+    value = default(name, process)
+    if name in LIMITS:
+        kind, low, high = LIMITS[name]
+        schema = {"type": "integer" if kind is int else "number", "minimum": low, "maximum": high}
+    elif name in CHOICES:
+        schema = {"type": "string", "enum": list(CHOICES[name])}
+    elif name in FLAGS:
+        schema = {"type": "boolean"}
+    else:
+        raise KeyError(f"{name} has no schema here")
+    return schema if value is None else schema | {"default": value}
 
 
 def _week(value, name: str) -> date:
@@ -96,8 +161,9 @@ def iso_week(day: date) -> str:
 _KIND_WORDS = {int: "a whole number", float: "a number"}
 
 
-def _number(inputs: dict, name: str, kind, low, high, default):
-    value = inputs.get(name, default)
+def _number(inputs: dict, name: str, process: str):
+    kind, low, high = LIMITS[name]
+    value = inputs.get(name, default(name, process))
     if value is None:
         return None
     try:
@@ -111,18 +177,24 @@ def _number(inputs: dict, name: str, kind, low, high, default):
     return number
 
 
-def _flag(inputs: dict, name: str, default: bool) -> bool:
-    value = inputs.get(name, default)
+def _flag(inputs: dict, name: str, process: str) -> bool:
+    value = inputs.get(name, default(name, process))
     if not isinstance(value, bool):
         raise InputError(f"{name} must be true or false, got {value!r}")
     return value
 
 
-def _choice(inputs: dict, name: str, options: tuple[str, ...], default: str) -> str:
-    value = inputs.get(name, default)
+def _choice(inputs: dict, name: str, process: str) -> str:
+    options = CHOICES[name]
+    value = inputs.get(name, default(name, process))
     if value not in options:
         raise InputError(f"{name} must be one of {', '.join(options)}; got {value!r}")
     return value
+
+
+_CHECKS = (
+    dict.fromkeys(LIMITS, _number) | dict.fromkeys(CHOICES, _choice) | dict.fromkeys(FLAGS, _flag)
+)
 
 
 def parse_params(process: str, inputs: dict) -> Params:
@@ -137,12 +209,13 @@ def parse_params(process: str, inputs: dict) -> Params:
         raise InputError("Name the indicator to analyse: input 'indicator' (e.g. 'skadegorelse')")
     if process in ("hotspots", "emerging-hotspots") and len(names) != 1:
         raise InputError(f"{process} analyses one indicator at a time; got {len(names)}")
-    kinds = inputs.get("actor_kinds") or list(ACTOR_KINDS)
+    known = actor_kinds()
+    kinds = inputs.get("actor_kinds") or list(known)
     kinds = [kinds] if isinstance(kinds, str) else kinds
-    unknown = [k for k in kinds if k not in ACTOR_KINDS]
+    unknown = [k for k in kinds if k not in known]
     if unknown:
         raise InputError(
-            f"Unknown actor kind(s) {', '.join(map(str, unknown))}; use {', '.join(ACTOR_KINDS)}"
+            f"Unknown actor kind(s) {', '.join(map(str, unknown))}; use {', '.join(known)}"
         )
     start = inputs.get("period_start")
     end = inputs.get("period_end")
@@ -151,22 +224,9 @@ def parse_params(process: str, inputs: dict) -> Params:
         indicators=tuple(dict.fromkeys(names)),
         period_start=None if start is None else _week(start, "period_start"),
         period_end=None if end is None else _week(end, "period_end"),
-        actor_kinds=tuple(sorted(set(kinds), key=ACTOR_KINDS.index)),
-        measure=_choice(inputs, "measure", ("count", "rate"), "count"),
-        weights=_choice(inputs, "weights", ("queen", "distance_band", "knn"), "queen"),
-        distance_m=_number(inputs, "distance_m", float, 1.0, 100_000.0, None),
-        k_neighbours=_number(inputs, "k_neighbours", int, 1, 100, 8),
-        permutations=_number(inputs, "permutations", int, 0, MAX_PERMUTATIONS, 999),
-        seed=_number(inputs, "seed", int, 0, 2**63 - 1, hotspots.DEFAULT_SEED),
-        alpha=_number(inputs, "alpha", float, 0.001, 0.5, 0.10 if "hot" in process else 0.05),
-        fdr=_flag(inputs, "fdr", process == "emerging-hotspots"),
-        time_steps=_number(inputs, "time_steps", int, 0, 52, emerging.DEFAULT_TIME_STEPS),
-        seasonal=_flag(inputs, "seasonal", False),
-        hamed_rao=_flag(inputs, "hamed_rao", False),
-        recent_weeks=_number(inputs, "recent_weeks", int, 1, 13, 1),
-        baseline_weeks=_number(inputs, "baseline_weeks", int, 4, 156, 26),
-        guard_weeks=_number(inputs, "guard_weeks", int, 0, 13, 2),
-        publish=_flag(inputs, "publish", False),
+        actor_kinds=tuple(sorted(set(kinds), key=known.index)),
+        # checked in the order of the fields: the first mistake is the one reported
+        **{name: _CHECKS[name](inputs, name, process) for name in _FIELDS if name in _CHECKS},
     )
     if params.period_start and params.period_end and params.period_start > params.period_end:
         raise InputError(

@@ -1,10 +1,10 @@
 """Analyse: hot spots, emerging hot spots, trends and early warning on the published cube.
 
 This module is what the four OGC API processes (``processes/``) and ``lagesbild analyse`` run:
-parse and check the caller's parameters, build the areas × indicators × weeks cube from the
-public tables, call the pure statistics (:mod:`.hotspots`, :mod:`.emerging`, :mod:`.trends`,
-:mod:`.early_warning`) and return a GeoJSON FeatureCollection (CRS84) with a ``provenance``
-block that says exactly what was computed from what.
+parse and check the caller's parameters (:mod:`.params`), build the areas × indicators × weeks
+cube from the public tables, call the pure statistics (:mod:`.hotspots`, :mod:`.emerging`,
+:mod:`.trends`, :mod:`.early_warning`) and return a GeoJSON FeatureCollection (CRS84) with a
+``provenance`` block that says exactly what was computed from what.
 
 **Analyses see only what is already public.** The processes can be called by anyone, without
 authentication, so their input is the published, suppressed weekly cells of
@@ -44,15 +44,12 @@ import numpy as np
 import psycopg
 import shapely
 
-from lagesbild_geo.analysis.params import (  # noqa: F401 - re-exported for the processes and the CLI
-    ACTOR_KINDS,
+from lagesbild_geo.analysis.params import (
     BIN_LABELS,
     DEFAULT_WEEKS,
-    MAX_PERMUTATIONS,
     MAX_WEEKS,
     MIN_WEEKS,
     PATTERN_SV,
-    PROCESSES,
     TREND_LABELS,
     Params,
     iso_week,

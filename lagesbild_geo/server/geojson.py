@@ -10,8 +10,8 @@ publication version, and spliced into the response as it is.
 
 :class:`GeoJSONGeometry` is an ordinary ``dict`` (every pygeoapi formatter, the HTML pages and
 a CRS transform read it as one) that also carries its serialised bytes; :func:`to_json`
-(installed over pygeoapi's for the item endpoints by :func:`install_fast_json`) writes those
-bytes instead of encoding the dict again.
+(installed over pygeoapi's for the item endpoints by :mod:`lagesbild_geo.server.patches`)
+writes those bytes instead of encoding the dict again.
 """
 
 from __future__ import annotations
@@ -101,10 +101,3 @@ def to_json(dict_: dict, pretty: bool = False) -> str | bytes:
     if b"<" in raw or b">" in raw:  # ASCII, never part of a multi-byte UTF-8 character
         raw = raw.replace(b"<", b"&lt;").replace(b">", b"&gt;")
     return raw
-
-
-def install_fast_json() -> None:
-    """Use :func:`to_json` for pygeoapi's item endpoints (items, one item, queryables)."""
-    import pygeoapi.api.itemtypes
-
-    pygeoapi.api.itemtypes.to_json = to_json

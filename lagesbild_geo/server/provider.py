@@ -5,9 +5,10 @@ pygeofilter, sorting and paging stay pygeoapi's), changed only where it is wrong
 this service:
 
 * **Errors.** pygeoapi lets database errors escape as HTTP 500. Here an unreachable database
-  is a 503 (``DatabaseUnavailableProviderError``; the client may retry, the pool reconnects by
-  itself when PostgreSQL is back), and a query the database rejects because of the caller's
-  input (a text compared with a number, ...) is a 400 saying what was wrong.
+  is the error table's 503 (:func:`lagesbild_geo.server.errors.database_unavailable`; the
+  client may retry, the pool reconnects by itself when PostgreSQL is back), and a query the
+  database rejects because of the caller's input (a text compared with a number, ...) is a
+  400 saying what was wrong.
 * **Unknown properties in CQL2.** pygeofilter turns ``nope = 3`` into a constant ``False`` and
   the request silently returns nothing; here it is a 400 naming the queryables.
 * **Time.** ``datetime`` selects the weeks whose span (``week_start``..``week_end``)
@@ -22,25 +23,24 @@ this service:
   The storage CRS being CRS84 (east-first) is what keeps pygeoapi's own ``bbox-crs`` and
   ``filter-crs`` handling right (pygeoapi issue #2010 bites when the *storage* CRS is
   north-first).
+
+The SQL of a page and its count is written in :mod:`lagesbild_geo.server.statements`; the
+faster parsers pygeoapi is given in the workers are in :mod:`lagesbild_geo.server.parsing`
+(installed by :mod:`lagesbild_geo.server.patches`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import re
-import threading
 from datetime import date, datetime, timedelta
-from http import HTTPStatus
 
 import numpy as np
 import pygeofilter.ast
 import pygeofilter.values
 import pyproj
 import shapely
-from dateutil.parser import parse as _dateutil_parse
 from pygeoapi.crs import CrsTransformSpec
-from pygeoapi.crs import get_crs as _pygeoapi_get_crs
 from pygeoapi.provider.base import (
     ProviderConnectionError,
     ProviderInvalidQueryError,
@@ -48,12 +48,13 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.provider.sql import POOL_OPTION_DEFAULTS, PostgreSQLProvider
 from pygeofilter.backends.sqlalchemy.evaluate import to_filter
-from pygeofilter.parsers.cql2_text import parse as _pygeofilter_parse_cql2_text
-from sqlalchemy import ColumnClause, Engine, and_, create_engine
+from sqlalchemy import Engine, and_, create_engine
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
-from sqlalchemy.sql.visitors import iterate
 
+from lagesbild_geo.server.errors import database_unavailable
 from lagesbild_geo.server.geojson import AREA_GEOMETRIES
+from lagesbild_geo.server.patches import engine_of
+from lagesbild_geo.server.statements import Statements
 
 LOGGER = logging.getLogger(__name__)
 
@@ -72,22 +73,6 @@ AREA_CODE_COLUMN = {
 
 #: libpq ``options`` of the server's database sessions (see ``PublishProvider.__init__``).
 SESSION_SETTINGS = "-c max_parallel_workers_per_gather=0 -c jit=off"
-
-
-class DatabaseUnavailableProviderError(ProviderConnectionError):
-    """PostgreSQL cannot be reached; the request may be retried shortly."""
-
-    ogc_exception_code = "ServiceUnavailable"
-    http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
-    default_msg = "The database is not reachable right now; please retry in a few seconds."
-
-
-def _unavailable(exc: Exception) -> DatabaseUnavailableProviderError:
-    LOGGER.warning("Database unavailable: %s", exc)
-    return DatabaseUnavailableProviderError(
-        user_msg="Databasen går inte att nå just nu / the database is not reachable right now;"
-        " please retry in a few seconds."
-    )
 
 
 def _is_connection_problem(exc: DBAPIError) -> bool:
@@ -125,17 +110,17 @@ def _reader_engine(provider: PostgreSQLProvider) -> Engine:
       otherwise send a BEGIN before the first statement and the pool a ROLLBACK when it is
       returned. (pygeoapi's own engine is left as it is, for its transactional code.)
     * No ``pre_ping`` (a ``SELECT 1`` before every use). A connection PostgreSQL has closed,
-      after a restart, fails on its first statement instead; :meth:`_Statements.run` then
+      after a restart, fails on its first statement instead; :meth:`.Statements.run` then
       empties the pool and ``_query_rows`` asks once more, so the request still succeeds.
     """
     options = dict(provider.db_options)
     pool = {key: options.pop(key, default) for key, default in POOL_OPTION_DEFAULTS.items()}
     pool["pool_pre_ping"] = False
-    key = (provider._engine.url, tuple(sorted(options.items())), tuple(sorted(pool.items())))
+    key = (engine_of(provider).url, tuple(sorted(options.items())), tuple(sorted(pool.items())))
     engine = _READER_ENGINES.get(key)
     if engine is None:
         engine = create_engine(
-            provider._engine.url.set(drivername="postgresql+psycopg"),
+            engine_of(provider).url.set(drivername="postgresql+psycopg"),
             connect_args={**options, "autocommit": True},
             pool_reset_on_return=None,
             **pool,
@@ -151,72 +136,6 @@ def forget_engines() -> None:
     for engine in _READER_ENGINES.values():
         engine.dispose()
     _READER_ENGINES.clear()
-
-
-#: Published tables with a table of counts by their properties of few values
-#: (sql/0012_publish_observation_counts.sql), and those properties: numberMatched is summed
-#: from it when every column a filter names is one of them.
-COUNT_TABLES = {
-    "observations": ("observation_counts", frozenset((
-        "iso_week", "week_start", "week_end", "indicator", "indicator_name_sv",
-        "indicator_name_en", "unit", "actor_kind", "value", "suppressed", "has_breakdown",
-    ))),
-}  # fmt: skip
-
-
-#: A complete RFC 3339 date-time (what clients send in ``datetime``), read by the standard
-#: library; anything else (a date alone, a partial date) is left to dateutil.
-_RFC3339_DATE_TIME = re.compile(
-    r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d{1,6})?([Zz]|[+-]\d\d:\d\d)"
-)
-
-
-def _fast_dateparse(text, *args, **kwargs):
-    """dateutil's ``parse`` for pygeoapi's ``validate_datetime``, with the standard library's
-    ``datetime.fromisoformat`` for a complete RFC 3339 date-time: the same instant, ~0.2 ms
-    less per end of the interval (dateutil's general parser). dateutil fills the parts a
-    text lacks from ``default``; a complete date-time lacks none, so the result is equal."""
-    if isinstance(text, str) and _RFC3339_DATE_TIME.fullmatch(text):
-        return datetime.fromisoformat(text.upper())
-    return _dateutil_parse(text, *args, **kwargs)
-
-
-_CRS_BY_URI = threading.local()  # pyproj CRS objects are not shared between threads
-
-
-def _cached_get_crs(crs):
-    """pygeoapi's ``get_crs`` (a CRS URI to a ``pyproj.CRS``), each URI parsed once per thread:
-    pygeoapi asks it 3-5 times per request for the same two or three URIs (~0.05 ms each)."""
-    if not isinstance(crs, str):
-        return _pygeoapi_get_crs(crs)
-    known = getattr(_CRS_BY_URI, "known", None)
-    if known is None:
-        known = _CRS_BY_URI.known = {}
-    found = known.get(crs)
-    if found is None:
-        found = known[crs] = _pygeoapi_get_crs(crs)
-    return found
-
-
-@functools.lru_cache(maxsize=256)
-def _parse_cql2_text(text: str):
-    """pygeofilter's CQL2 text parser, each text parsed once (per process, the last 256): a
-    layer in QGIS or the city web map sends its filter with every request (each page, each
-    pan); parsing it took ~0.5 ms. The tree is shared: pygeoapi deep-copies it before it
-    changes anything (``modify_pygeofilter``). A text that fails to parse is not kept."""
-    return _pygeofilter_parse_cql2_text(text)
-
-
-def install_fast_parsing() -> None:
-    """In the server's workers: :func:`_fast_dateparse` for pygeoapi's ``validate_datetime``,
-    :func:`_cached_get_crs` for its CRS handling, :func:`_parse_cql2_text` for ``filter``."""
-    import pygeoapi.api
-    import pygeoapi.api.itemtypes
-    import pygeoapi.crs
-
-    pygeoapi.api.dateparse = _fast_dateparse
-    pygeoapi.crs.get_crs = _cached_get_crs
-    pygeoapi.api.itemtypes.parse_cql2_text = _parse_cql2_text
 
 
 def _parse_instant(text: str) -> date:
@@ -253,10 +172,10 @@ class PublishProvider(PostgreSQLProvider):
         try:
             super().__init__({**provider_def, "options": options})
         except ProviderConnectionError as exc:
-            raise _unavailable(exc) from exc
+            raise database_unavailable(exc) from exc
         except DBAPIError as exc:
             if _is_connection_problem(exc):
-                raise _unavailable(exc) from exc
+                raise database_unavailable(exc) from exc
             raise
         self._read_engine = _reader_engine(self)
         self._definition = provider_def
@@ -320,8 +239,9 @@ class PublishProvider(PostgreSQLProvider):
         columns read as plain rows and each geometry taken from :mod:`.features`.
 
         The filters are pygeoapi's and pygeofilter's SQLAlchemy expressions; the statements
-        around them are written here (:class:`_Statements`), which took ~1.5 ms less CPU per
-        request than having SQLAlchemy build, key and compile a select of 40 columns.
+        around them are written by this service (:class:`.Statements`), which took ~1.5 ms
+        less CPU per request than having SQLAlchemy build, key and compile a select of 40
+        columns.
         """
         table = self.table_model.__table__
         where = [
@@ -334,7 +254,7 @@ class PublishProvider(PostgreSQLProvider):
         # The properties first, then the id and area code when they are not among them.
         extra = dict.fromkeys(n for n in (self.id_field, area_key) if n and n not in keys)
         wanted = [*keys, *extra]
-        sql = _Statements(self, where)
+        sql = Statements(self, where)
         response = {"type": "FeatureCollection", "features": [], "numberReturned": 0}
         for attempt in range(2):
             try:
@@ -351,7 +271,7 @@ class PublishProvider(PostgreSQLProvider):
                             rows[0][0] if rows else sql.run(conn, sql.count()).fetchone()[0]
                         )
                     shapes = (
-                        AREA_GEOMETRIES.get(conn, self._engine)
+                        AREA_GEOMETRIES.get(conn, engine_of(self))
                         if area_key and not skip_geometry and rows
                         else {}
                     )
@@ -386,7 +306,7 @@ class PublishProvider(PostgreSQLProvider):
 
     def _translate(self, exc: DBAPIError) -> Exception:
         if _is_connection_problem(exc):
-            return _unavailable(exc)
+            return database_unavailable(exc)
         if isinstance(exc, DataError | ProgrammingError):
             detail = str(getattr(exc, "orig", exc)).splitlines()[0]
             return ProviderInvalidQueryError(
@@ -523,109 +443,3 @@ def _walk(node):
         return
     for sub in subs or []:
         yield from _walk(sub)
-
-
-class _Statements:
-    """The SQL of one ``/items`` request around its filter: the count and the page.
-
-    The filter (pygeoapi's property, CQL2, bbox and datetime expressions, as SQLAlchemy
-    builds them) is compiled once, with its columns unqualified, so that the same text reads
-    against the table and against its table of counts (:data:`COUNT_TABLES`). Values stay
-    bound parameters; identifiers (the table, the selected and sorted columns, all names
-    pygeoapi has checked against the table, checked again here) are quoted by the dialect.
-    Written here rather than built with SQLAlchemy's ``select``: building, keying and
-    compiling a select of 40 columns cost ~1.5 ms of CPU per request (bench/serve.py).
-    """
-
-    def __init__(self, provider: PublishProvider, where: list):
-        self.table = provider.table_model.__table__
-        self.id_field = provider.id_field
-        # The filter is compiled as pygeoapi's own engine (psycopg2) compiles it: values as
-        # plain parameters, which PostgreSQL casts to the column's type ('false' to a
-        # boolean). The psycopg 3 dialect would add casts of its own (``::VARCHAR``). The
-        # parameter style is the same for both drivers; the statements run on psycopg 3.
-        compiler = provider._engine.dialect
-        self.dialect = provider._read_engine.dialect
-        self.quote = compiler.identifier_preparer.quote
-
-        clause = and_(*where)
-        # every column the filter names (pygeoapi maps properties to the table's columns)
-        self.named = {e.name for e in iterate(clause) if isinstance(e, ColumnClause)}
-        compiled = clause.compile(
-            dialect=compiler,
-            compile_kwargs={"render_postcompile": True, "include_table": False},
-        )
-        self.where = str(compiled)
-        self.params = {}
-        for name, value in compiled.params.items():
-            # the values of an IN list are named <bind>_1, <bind>_2, ... once rendered
-            bind = compiled.binds.get(name)
-            if bind is None:
-                bind = compiled.binds[name.rpartition("_")[0]]
-            process = bind.type.dialect_impl(compiler).bind_processor(compiler)
-            self.params[name] = process(value) if process else value
-
-    def _name(self, table_name: str) -> str:
-        schema = self.table.schema
-        name = self.quote(table_name)
-        return f"{self.quote(schema)}.{name}" if schema else name
-
-    def count(self) -> str:
-        """numberMatched: from the table of counts when the filter names only its columns."""
-        counts = COUNT_TABLES.get(self.table.name)
-        if counts is not None and self.named <= counts[1]:
-            return (
-                f"SELECT coalesce(sum(n), 0)::bigint FROM {self._name(counts[0])} "
-                f"WHERE {self.where}"
-            )
-        return f"SELECT count(*) FROM {self._name(self.table.name)} WHERE {self.where}"
-
-    def page(self, wanted: list[str], sortby, offset: int, limit: int, counted: bool) -> str:
-        """One page in two steps: the page's ids in the requested order (answered from an
-        index alone when one holds the filtered and sorted columns, e.g. ``(indicator, id)
-        INCLUDE (week_start, week_end, value)``), then those rows. Asked in one step,
-        PostgreSQL walked the primary key and read every row in id order until 100 matched:
-        ~19,000 rows and 9-15 ms for the benchmark's request (bench/serve.py), against
-        ~1.7 ms in two. The id breaks ties (pygeoapi's order without ``sortby`` is the id),
-        so pages of a sort by another property never overlap. The id field of every
-        published collection is its table's primary key (pygeoapi-config.yml), so the join
-        finds each row once. ``counted``: numberMatched (:meth:`count`) as the first column.
-        """
-        order = [(s["property"], "ASC" if s["order"] == "+" else "DESC") for s in sortby]
-        if all(name != self.id_field for name, _ in order):
-            order.append((self.id_field, "ASC"))
-        for name in (*wanted, *(name for name, _ in order)):
-            if name not in self.table.columns:
-                raise ProviderInvalidQueryError(user_msg=f"Unknown property: {name}")
-        q = self.quote
-        key, table = q(self.id_field), self._name(self.table.name)
-        self.params["lagesbild_offset"], self.params["lagesbild_limit"] = int(offset), int(limit)
-        columns = ", ".join(f"t.{q(name)}" for name in wanted)
-        if counted:  # an uncorrelated scalar subquery: PostgreSQL runs it once
-            columns = f"({self.count()}), {columns}"
-        return (
-            f"SELECT {columns} FROM {table} AS t"
-            f" JOIN (SELECT {key} FROM {table} WHERE {self.where}"
-            f" ORDER BY {', '.join(f'{q(name)} {way}' for name, way in order)}"
-            " LIMIT %(lagesbild_limit)s OFFSET %(lagesbild_offset)s) AS p"
-            f" ON t.{key} = p.{key}"
-            f" ORDER BY {', '.join(f't.{q(name)} {way}' for name, way in order)}"
-        )
-
-    def run(self, conn, statement: str):
-        """Execute on the DBAPI connection (plain tuples, ~0.5 ms less per page than
-        SQLAlchemy's rows); errors become SQLAlchemy's, a lost connection is invalidated."""
-        dbapi = self.dialect.loaded_dbapi
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(statement, self.params)
-        except dbapi.Error as exc:
-            lost = self.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
-            if lost:  # every pooled connection is as old as this one: start afresh
-                conn.invalidate(exc)
-                conn.engine.dispose()
-            raise DBAPIError.instance(
-                statement, self.params, exc, dbapi.Error, connection_invalidated=lost,
-                dialect=self.dialect,
-            ) from exc  # fmt: skip
-        return cursor

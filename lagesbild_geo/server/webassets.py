@@ -16,15 +16,12 @@ The background map tiles (``server.map.url``) still come from their tile server.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
 
 LOGGER = logging.getLogger(__name__)
 
-#: Where Debian installs browser libraries (``LAGESBILD_JS_DIR`` overrides it).
-DEFAULT_JS_DIR = Path("/usr/share/javascript")
 _STATIC_URL = "{{ config['server']['url'] }}/static/vendor/"
 #: CDN address in pygeoapi's templates → file under the JavaScript folder (served from
 #: ``/static/vendor/`` with the same relative path). Versions in the address are ignored.
@@ -53,11 +50,14 @@ REPLACEMENTS = [
 COMPANIONS = {"leaflet/leaflet.css": ["leaflet/images"]}
 
 
-def local_web_assets(data_dir: Path, js_dir: Path | None = None) -> dict[str, str]:
-    """Write ``templates/`` and ``static/`` under ``data_dir``; return ``server.templates``."""
+def local_web_assets(data_dir: Path, js_dir: Path) -> dict[str, str]:
+    """Write ``templates/`` and ``static/`` under ``data_dir``; return ``server.templates``.
+
+    ``js_dir`` is where the libraries are installed (``Settings.js_dir``, Debian's
+    ``/usr/share/javascript`` unless ``LAGESBILD_JS_DIR`` says otherwise).
+    """
     import pygeoapi
 
-    js_dir = js_dir or Path(os.environ.get("LAGESBILD_JS_DIR") or DEFAULT_JS_DIR)
     pygeoapi_dir = Path(pygeoapi.__file__).parent
     templates, static = data_dir / "templates", data_dir / "static"
     for folder in (templates, static):

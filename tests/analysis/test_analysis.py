@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from lagesbild_geo.analysis import run as analysis
+from lagesbild_geo.analysis.params import PATTERN_SV, iso_week, parse_params
 from lagesbild_geo.demo.history import plan_patterns, read_demo_layer, weeks_of_history
 from lagesbild_geo.errors import InputError
 from lagesbild_geo.publish import publication as publish
@@ -63,7 +64,7 @@ def test_persistent_disorder_and_arson_spike_are_hot_spots(demo_db_url, planted)
     assert props[disorder.areas[0]]["bin"] >= 2
 
     spike = planted["arson_spike"]
-    week = analysis.iso_week(spike.weeks[0])
+    week = iso_week(spike.weeks[0])
     inputs = {"indicator": spike.indicator, "period_start": week, "period_end": week}
     props = _by_area(analysis.run(demo_db_url, "hotspots", inputs))
     assert props[spike.areas[0]]["bin"] >= 2
@@ -78,7 +79,7 @@ def test_emerging_hot_spots_classify_the_cluster_as_hot(demo_db_url, planted):
         assert props[area]["pattern"].endswith("Hot Spot"), (area, props[area]["pattern"])
         assert props[area]["pattern_sv"].endswith("het punkt")
         assert props[area]["hot_weeks"] > 0
-    assert set(p["pattern"] for p in props.values()) <= set(analysis.PATTERN_SV)
+    assert set(p["pattern"] for p in props.values()) <= set(PATTERN_SV)
 
 
 def test_trends_find_the_growing_and_the_improving_areas(demo_db_url, planted):
@@ -101,7 +102,7 @@ def test_trends_find_the_growing_and_the_improving_areas(demo_db_url, planted):
 def test_early_warning_flags_per_area_and_indicator(demo_db_url, planted):
     spike = planted["arson_spike"]
     week = spike.weeks[0]
-    inputs = {"indicators": [spike.indicator], "period_end": analysis.iso_week(week)}
+    inputs = {"indicators": [spike.indicator], "period_end": iso_week(week)}
     result = analysis.run(demo_db_url, "early-warning", inputs)
     props = {f["id"]: f["properties"] for f in result["features"]}
     spiked = props[f"{spike.areas[0]}:{spike.indicator}"]
@@ -120,12 +121,12 @@ def test_a_week_waiting_for_review_is_no_data_not_zero(demo_db_url, db):
     start = pending_first - timedelta(weeks=8)
     inputs = {
         "indicators": ["narkotika"],
-        "period_start": analysis.iso_week(start),
-        "period_end": analysis.iso_week(pending_first + timedelta(weeks=3)),
+        "period_start": iso_week(start),
+        "period_end": iso_week(pending_first + timedelta(weeks=3)),
     }
     result = analysis.run(demo_db_url, "trends", inputs)
     gaps = result["provenance"]["input"]["weeks_without_data"]
-    assert gaps == [analysis.iso_week(pending_first + timedelta(weeks=i)) for i in range(4)]
+    assert gaps == [iso_week(pending_first + timedelta(weeks=i)) for i in range(4)]
     assert {f["properties"]["weeks"] for f in result["features"]} == {8}
 
 
@@ -242,7 +243,7 @@ def test_an_all_zero_period_is_nothing_to_analyse(demo_db_url, db):
         "SELECT indicator, week_start FROM publish.observations GROUP BY 1, 2"
         " HAVING bool_and(coalesce(value, 1) = 0) ORDER BY 2, 1 LIMIT 1"
     ).fetchone()
-    iso = analysis.iso_week(week)
+    iso = iso_week(week)
     inputs = {"indicator": indicator, "period_start": iso, "period_end": iso}
     with pytest.raises(InputError, match=f"Every area has 0 {indicator} in {iso}..{iso}"):
         analysis.run(demo_db_url, "hotspots", inputs)
@@ -274,17 +275,17 @@ def _cube(values: np.ndarray, n_areas: int) -> analysis.Cube:
 def test_all_zero_series_have_no_trend_and_no_hot_spots(monkeypatch):
     cube = _cube(np.zeros((40, 1, 12)), 40)
     monkeypatch.setattr(analysis, "load_cube", lambda conn, params: cube)
-    result = analysis.analyse(None, analysis.parse_params("trends", {"indicator": "ran"}))
+    result = analysis.analyse(None, parse_params("trends", {"indicator": "ran"}))
     props = [f["properties"] for f in result["features"]]
     assert {p["trend"] for p in props} == {"no trend"} and {p["p"] for p in props} == {1.0}
     with pytest.raises(InputError, match="nothing to analyse"):
-        analysis.analyse(None, analysis.parse_params("hotspots", {"indicator": "ran"}))
+        analysis.analyse(None, parse_params("hotspots", {"indicator": "ran"}))
 
 
 def test_fewer_than_30_areas_is_a_warning_not_an_error(monkeypatch):
     rng = np.random.default_rng(3)
     cube = _cube(rng.poisson(3.0, (12, 1, 4)).astype(float), 12)
     monkeypatch.setattr(analysis, "load_cube", lambda conn, params: cube)
-    result = analysis.analyse(None, analysis.parse_params("hotspots", {"indicator": "ran"}))
+    result = analysis.analyse(None, parse_params("hotspots", {"indicator": "ran"}))
     assert result["numberReturned"] == 12
     assert result["warnings"][0].startswith("WARNING: only 12 areas")

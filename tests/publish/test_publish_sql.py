@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from lagesbild_geo.publish import publication as publish
-from lagesbild_geo.server.provider import COUNT_TABLES
+from lagesbild_geo.server.statements import COUNT_TABLES
 from lagesbild_geo.store import deliveries as store
 from tests.publish_data import NEVER_PUBLISHED_MIN, SMALL_CELL, load
 
@@ -234,7 +234,7 @@ def _assert_counts_follow_the_observations(conn) -> None:
         "SELECT array_agg(column_name::text) FROM information_schema.columns"
         " WHERE table_schema = 'publish' AND table_name = 'observation_counts'"
     ).fetchone()
-    # what the server sums from (lagesbild_geo.server.provider.COUNT_TABLES) is what the table holds
+    # what the server sums from (server.statements.COUNT_TABLES) is what the table holds
     assert set(table_columns) - {"n"} == COUNT_TABLES["observations"][1] == set(columns.split(", "))
     fresh = f"SELECT {columns}, count(*) AS n FROM publish.observations GROUP BY {columns}"
     stored = f"SELECT {columns}, n FROM publish.observation_counts"

@@ -177,8 +177,8 @@ def test_compose_commands_are_lagesbild_commands(compose):
 
 def _variables_the_service_reads() -> set[str]:
     names = {f"LAGESBILD_{name.upper()}" for name in Settings.model_fields}
-    serve_src = (REPO / "lagesbild_geo" / "server" / "app.py").read_text()
-    names |= set(re.findall(r"environ(?:\.get\(|\[)\"(LAGESBILD_\w+)\"", serve_src))
+    for module in sorted((REPO / "lagesbild_geo" / "server").glob("*.py")):  # app, config, ...
+        names |= set(re.findall(r"environ(?:\.get\(|\[)\"(LAGESBILD_\w+)\"", module.read_text()))
     config = (REPO / "pygeoapi-config.yml").read_text()
     names |= set(re.findall(r"\$\{(LAGESBILD_\w+)", config))
     return names

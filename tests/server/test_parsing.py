@@ -1,4 +1,4 @@
-"""The provider's shortcuts give what pygeoapi's own route gives."""
+"""The faster parsers (lagesbild_geo.server.parsing) give what pygeoapi's own give."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from dateutil.parser import parse
 from lark.exceptions import UnexpectedToken
 
-from lagesbild_geo.server.provider import _fast_dateparse
+from lagesbild_geo.server.parsing import fast_dateparse
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ from lagesbild_geo.server.provider import _fast_dateparse
 def test_datetime_parameters_read_as_dateutil_reads_them(text, default):
     """pygeoapi checks ``datetime`` against the collection's extent with dateutil, the end of
     an interval with ``default=datetime.max``; the fast path must give the same instant."""
-    fast, slow = _fast_dateparse(text, default=default), parse(text, default=default)
+    fast, slow = fast_dateparse(text, default=default), parse(text, default=default)
     assert fast == slow
     assert (fast.tzinfo is None) == (slow.tzinfo is None)
     if fast.tzinfo is not None:
@@ -40,7 +40,7 @@ def test_datetime_parameters_read_as_dateutil_reads_them(text, default):
 def test_crs_uris_read_once_give_what_pygeoapi_gives():
     from pygeoapi.crs import get_crs
 
-    from lagesbild_geo.server.provider import _cached_get_crs
+    from lagesbild_geo.server.parsing import cached_get_crs
 
     uris = [
         "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
@@ -48,10 +48,10 @@ def test_crs_uris_read_once_give_what_pygeoapi_gives():
         "urn:ogc:def:crs:EPSG::3006",
     ]
     for uri in uris:
-        assert _cached_get_crs(uri) == get_crs(uri)
-        assert _cached_get_crs(uri) is _cached_get_crs(uri)
+        assert cached_get_crs(uri) == get_crs(uri)
+        assert cached_get_crs(uri) is cached_get_crs(uri)
     with pytest.raises(Exception, match="could not be identified"):
-        _cached_get_crs("EPSG-3006")
+        cached_get_crs("EPSG-3006")
 
 
 def test_a_parsed_filter_is_shared_and_never_changed_by_pygeoapi():
@@ -59,12 +59,12 @@ def test_a_parsed_filter_is_shared_and_never_changed_by_pygeoapi():
     on a copy, so the second request with the same text gets the client's coordinates."""
     from pygeoapi.crs import modify_pygeofilter
 
-    from lagesbild_geo.server.provider import _parse_cql2_text
+    from lagesbild_geo.server.parsing import parse_cql2_text
 
     text = "S_INTERSECTS(geom, POINT(6580000 674000)) AND indicator = 'ran'"
-    tree = _parse_cql2_text(text)
+    tree = parse_cql2_text(text)
     before = repr(tree)
-    assert _parse_cql2_text(text) is tree
+    assert parse_cql2_text(text) is tree
     moved = modify_pygeofilter(
         tree,
         filter_crs_uri="http://www.opengis.net/def/crs/EPSG/0/3006",
@@ -73,4 +73,4 @@ def test_a_parsed_filter_is_shared_and_never_changed_by_pygeoapi():
     )
     assert repr(moved) != before and repr(tree) == before
     with pytest.raises(UnexpectedToken):
-        _parse_cql2_text("indicator = ")
+        parse_cql2_text("indicator = ")

@@ -1,0 +1,167 @@
+"""The configuration a server's workers start from, written by the master at start-up.
+
+:func:`prepare` (run by ``serve`` in the gunicorn master, before it forks) makes sure the
+publication was built with the configured k (``publish.refresh``), then writes into
+``LAGESBILD_DATA_DIR``:
+
+* the final pygeoapi configuration: the deployer's ``pygeoapi-config.yml``
+  (``Settings.pygeoapi_config``) with the extents computed from the data; connection values
+  stay ``${VAR}`` references, so no password is written to disk; the HTML pages get Leaflet
+  and Bootstrap from the service itself (:mod:`.webassets`);
+* the OpenAPI document generated from it (what ``pygeoapi openapi generate`` does), served
+  at ``/openapi``;
+* the queryable columns of every published table, for the middleware's parameter check.
+
+**Hand-off variables.** pygeoapi reads its configuration in each worker, at import time, and
+resolves its ``${VAR}`` references from the environment; the workers are forked from the
+master. So :func:`prepare` hands the generated files over as environment variables, set in
+its own process and inherited by the workers: ``LAGESBILD_PUBLIC_DB_HOST`` / ``_PORT`` /
+``_NAME`` / ``_USER`` / ``_PASSWORD`` (the reader role's connection, from
+:func:`db_environment`), ``LAGESBILD_QUERYABLES``, ``LAGESBILD_JOBS_DIR``, ``PYGEOAPI_CONFIG``
+and ``PYGEOAPI_OPENAPI``, plus ``LAGESBILD_SERVER_URL`` / ``_HOST`` / ``_PORT`` with the
+effective values of those settings. They are written by :func:`prepare`, not set by a
+deployer (a deployer's settings are :class:`lagesbild_geo.settings.Settings`), and our code
+reads them in one function only: :func:`read_handoff`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from datetime import time as dtime
+from pathlib import Path
+
+import psycopg
+import yaml
+
+from lagesbild_geo.db.connection import connect, database_url
+from lagesbild_geo.publish import publication as publish
+from lagesbild_geo.server import patches, provider
+from lagesbild_geo.server.webassets import local_web_assets
+from lagesbild_geo.settings import Settings
+
+CONFIG_NAME = "pygeoapi-config.yml"
+OPENAPI_NAME = "pygeoapi-openapi.yml"
+QUERYABLES_NAME = "queryables.json"
+
+
+def build_config(template: dict, extents: publish.Extents) -> dict:
+    """The template with spatial and temporal extents from the data (CRS84)."""
+    config = json.loads(json.dumps(template, default=str))  # deep copy, anchors expanded
+    for resource in config["resources"].values():
+        if resource.get("type") != "collection":
+            continue
+        resource["extents"]["spatial"]["bbox"] = list(extents.bbox)
+        if "temporal" in resource["extents"]:
+            resource["extents"]["temporal"] = {
+                "begin": _utc(extents.first_week),
+                "end": _utc(extents.last_week_end, end_of_day=True),
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+            }
+    return config
+
+
+def _utc(day, end_of_day: bool = False):
+    if day is None:
+        return None
+    return datetime.combine(day, dtime.max if end_of_day else dtime.min).replace(
+        microsecond=0, tzinfo=UTC
+    )
+
+
+def db_environment(url: str) -> dict[str, str]:
+    """The ``LAGESBILD_PUBLIC_DB_*`` variables the configuration's ``${VAR}`` read."""
+    parts = psycopg.conninfo.conninfo_to_dict(url)
+    return {
+        "LAGESBILD_PUBLIC_DB_HOST": str(parts.get("host") or "127.0.0.1"),
+        "LAGESBILD_PUBLIC_DB_PORT": str(parts.get("port") or 5432),
+        "LAGESBILD_PUBLIC_DB_NAME": str(parts.get("dbname") or ""),
+        "LAGESBILD_PUBLIC_DB_USER": str(parts.get("user") or ""),
+        "LAGESBILD_PUBLIC_DB_PASSWORD": str(parts.get("password") or ""),
+    }
+
+
+def prepare(settings: Settings) -> dict[str, str]:
+    """Refresh if needed, write config + OpenAPI into the data folder; return the environment.
+
+    The returned variables (also set in ``os.environ``) are the hand-off that pygeoapi and
+    :func:`read_handoff` read in the workers (see the module docstring).
+    """
+    with connect(database_url(settings)) as conn:
+        state = publish.read_state(conn)
+        if state.k != settings.k or state.version == 0:
+            publish.refresh(conn, settings.k)
+        public_url = publish.public_database_url(settings, conn)
+        extents = publish.read_extents(conn)
+        columns = _queryables(conn)
+
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Analysis processes (processes/common.py): pygeoapi's job manager writes job results here.
+    jobs_dir = data_dir / "jobs"
+    jobs_dir.mkdir(mode=0o700, exist_ok=True)
+    config_path = data_dir / CONFIG_NAME
+    openapi_path = data_dir / OPENAPI_NAME
+    template = yaml.safe_load(settings.pygeoapi_config.read_text(encoding="utf-8"))
+    config = build_config(template, extents)
+    # map previews offline too
+    config["server"]["templates"] = local_web_assets(data_dir, settings.js_dir)
+    config_path.write_text(
+        "# Written by `lagesbild serve` from pygeoapi-config.yml; do not edit.\n"
+        + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    (data_dir / QUERYABLES_NAME).write_text(json.dumps(columns), encoding="utf-8")
+
+    env = {
+        **db_environment(public_url),
+        "LAGESBILD_SERVER_URL": settings.effective_server_url(),
+        "LAGESBILD_HOST": settings.host,
+        "LAGESBILD_PORT": str(settings.port),
+        "PYGEOAPI_CONFIG": str(config_path),
+        "PYGEOAPI_OPENAPI": str(openapi_path),
+        "LAGESBILD_QUERYABLES": str(data_dir / QUERYABLES_NAME),
+        "LAGESBILD_JOBS_DIR": str(jobs_dir),  # analysis jobs (pygeoapi-config.yml, manager)
+    }
+    os.environ.update(env)
+
+    from pygeoapi.openapi import generate_openapi_document
+
+    openapi_path.write_text(generate_openapi_document(config_path, "yaml"), encoding="utf-8")
+    provider.forget_engines()
+    patches.forget_pygeoapi_engines()
+    return env
+
+
+def _queryables(conn: psycopg.Connection) -> dict[str, list[str]]:
+    rows = conn.execute(
+        "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position)"
+        " FROM information_schema.columns WHERE table_schema = 'publish'"
+        " GROUP BY table_name"
+    ).fetchall()
+    return {table: columns for table, columns in rows}
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """What a worker takes over from :func:`prepare`: the reader's connection, the queryables."""
+
+    conninfo: str
+    queryables: dict[str, list[str]]
+
+
+def read_handoff() -> Handoff:
+    """Read the hand-off variables :func:`prepare` set (the one place that reads them)."""
+    env = os.environ
+    conninfo = psycopg.conninfo.make_conninfo(
+        host=env["LAGESBILD_PUBLIC_DB_HOST"],
+        port=env["LAGESBILD_PUBLIC_DB_PORT"],
+        dbname=env["LAGESBILD_PUBLIC_DB_NAME"],
+        user=env["LAGESBILD_PUBLIC_DB_USER"],
+        password=env["LAGESBILD_PUBLIC_DB_PASSWORD"],
+        application_name="lagesbild-serve",
+    )
+    queryables = json.loads(Path(env["LAGESBILD_QUERYABLES"]).read_text(encoding="utf-8"))
+    return Handoff(conninfo, queryables)

@@ -1,0 +1,280 @@
+"""WSGI middleware around pygeoapi: what pygeoapi does not do for this service.
+
+* **Caching.** The data changes when a delivery is approved, not per request. GET responses
+  carry ``ETag`` (publication version + URL + the inputs of format and language negotiation)
+  and ``Last-Modified`` (when the publication changed); ``If-None-Match`` /
+  ``If-Modified-Since`` are answered with 304 before pygeoapi does any work. Process and job
+  paths are left alone (their results do not follow the publication's version).
+* **Database down.** A request that needs the database (a collection, a job, running a
+  process) while PostgreSQL is unreachable gets the error table's 503
+  (:class:`~lagesbild_geo.errors.DatabaseUnavailableError`: a JSON message and
+  ``Retry-After``), never a 500 or a 400; nothing needs restarting when it is back (the
+  middleware reconnects; the provider's pool retries a closed connection once, pygeoapi's
+  pools pre-ping).
+* **Wrong parameters.** pygeoapi silently ignores an unknown query parameter on ``/items``
+  (e.g. a misspelt property filter, which then returns everything); OGC API Features
+  (/req/core/query-param-unknown) wants a 400, and so do we. Bad bbox, malformed CQL2, unknown
+  ``sortby``/``properties`` are already 400 in pygeoapi; unknown CQL2 properties and type
+  errors are made 400 in :mod:`lagesbild_geo.server.provider`.
+* **CORS.** The city web map fetches from another origin (:data:`CORS_HEADERS`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import hashlib
+import io
+import logging
+import re
+import threading
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl
+
+import psycopg
+
+from lagesbild_geo.errors import DatabaseUnavailableError, InputError
+from lagesbild_geo.publish import publication as publish
+from lagesbild_geo.server.errors import wsgi_error
+from lagesbild_geo.server.geojson import PUBLISHED_VERSION
+
+LOGGER = logging.getLogger(__name__)
+
+#: Query parameters pygeoapi itself understands on /items (api/itemtypes.py).
+ITEMS_PARAMETERS = frozenset(
+    [
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "f",
+        "lang",
+        "limit",
+        "offset",
+        "resulttype",
+        "datetime",
+        "sortby",
+        "properties",
+        "skipGeometry",
+        "q",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+    ]  # fmt: skip
+)
+ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items/?$")
+#: Running a process reads the publication and records the job (pygeoapi's job manager).
+EXECUTION_PATH = re.compile(r"^/processes/[^/]+/execution/?$")
+#: Paths whose responses do not follow the publication's version.
+UNCACHED_PREFIXES = ("/processes", "/jobs", "/admin")
+CACHE_CONTROL = "public, no-cache"  # always revalidate: cheap with ETag, never stale
+#: The city web map fetches from another origin. pygeoapi's own CORS needs flask-cors; two
+#: headers here do the same for these read-only layers and expose the cache validators.
+CORS_HEADERS = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Crs, Retry-After"),
+]
+CORS_PREFLIGHT = [
+    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+    (
+        "Access-Control-Allow-Headers",
+        "Accept, Accept-Language, If-None-Match, If-Modified-Since, Content-Type",
+    ),
+    ("Access-Control-Max-Age", "86400"),
+]
+
+
+class StateReader:
+    """The publication's version and time, read per request over one connection per process.
+
+    A failed read closes the connection; the next request reconnects, so the service recovers
+    by itself after a PostgreSQL restart.
+    """
+
+    def __init__(self, conninfo: str, timeout_s: int = 2):
+        self.conninfo = conninfo
+        self.timeout_s = timeout_s
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+
+    def read(self) -> publish.State | None:
+        """The state, or None when the database cannot be reached."""
+        with self._lock:
+            for attempt in range(2):
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = psycopg.connect(
+                            self.conninfo, autocommit=True, connect_timeout=self.timeout_s
+                        )
+                    return publish.read_state(self._conn)
+                except psycopg.Error as exc:
+                    LOGGER.warning("Cannot read the publication state: %s", exc)
+                    self._close()
+                    if attempt or isinstance(exc, psycopg.errors.UndefinedTable):
+                        return None
+            return None
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+        self._conn = None
+
+
+class PublishMiddleware:
+    """WSGI middleware around pygeoapi: conditional requests, 503 and parameter checks."""
+
+    def __init__(self, app, state: StateReader, queryables: dict[str, list[str]]):
+        self.app = app
+        self.state = state
+        self.queryables = queryables
+
+    def __call__(self, environ, start_response):
+        status, headers, body = self.handle(environ)
+        start_response(status, headers)
+        return body
+
+    def handle(self, environ):
+        status, headers, body = self._handle(environ)
+        return status, headers + CORS_HEADERS, body
+
+    def _handle(self, environ):
+        path = environ.get("PATH_INFO") or "/"
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = environ.get("QUERY_STRING", "")
+        if method == "OPTIONS" and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
+            return "204 No Content", CORS_PREFLIGHT, [b""]
+
+        problem = self._check_parameters(path, query)
+        if method == "POST" and ITEMS_PATH.match(path) and not problem:
+            problem = _check_items_post(environ)
+        if problem:
+            return wsgi_error(InputError(problem))
+
+        executes = method == "POST" and EXECUTION_PATH.match(path) is not None
+        needs_db = executes or path.startswith(("/collections", "/jobs"))
+        cacheable = method in ("GET", "HEAD") and not path.startswith(UNCACHED_PREFIXES)
+        state = self.state.read() if (needs_db or cacheable) else None
+        if needs_db and state is None:
+            return wsgi_error(DatabaseUnavailableError())
+
+        validators: list[tuple[str, str]] = []
+        if cacheable and state is not None:
+            etag = self._etag(state, environ)
+            modified = state.updated_at.astimezone(UTC).replace(microsecond=0)
+            validators = [
+                ("ETag", etag),
+                ("Last-Modified", email.utils.format_datetime(modified, usegmt=True)),
+                ("Cache-Control", CACHE_CONTROL),
+                ("Vary", "Accept, Accept-Language"),
+            ]
+            if _not_modified(environ, etag, modified):
+                return "304 Not Modified", validators, [b""]
+
+        token = PUBLISHED_VERSION.set(state.version if state is not None else None)
+        try:
+            status, headers, body = self._call_app(environ)
+        finally:
+            PUBLISHED_VERSION.reset(token)
+        # The database went away during the request: pygeoapi answers 500 (a collection) or
+        # 400 (a process whose job could not be recorded); either is a 503 for the client.
+        # (Only those: an ordinary 400 for a wrong parameter costs no extra query.)
+        lost = status.startswith("500") or (executes and status.startswith("400"))
+        if lost and needs_db and self.state.read() is None:
+            return wsgi_error(DatabaseUnavailableError())
+        # A 503 of the provider or a process (pygeoapi sets no headers): the table's Retry-After.
+        if status.startswith("503") and not any(h[0].lower() == "retry-after" for h in headers):
+            headers = headers + list(DatabaseUnavailableError.headers)
+        if status.startswith("200") and validators:
+            names = {v[0].lower() for v in validators}
+            headers = [h for h in headers if h[0].lower() not in names] + validators
+        return status, headers, body
+
+    def _call_app(self, environ):
+        captured: dict = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, list(headers)
+
+        result = self.app(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        return captured["status"], captured["headers"], [body]
+
+    def _check_parameters(self, path: str, query: str) -> str | None:
+        match = ITEMS_PATH.match(path)
+        if not match:
+            return None
+        columns = self.queryables.get(match["collection"])
+        if columns is None:
+            return None  # pygeoapi answers 404 for an unknown collection
+        names = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
+        unknown = sorted(names - ITEMS_PARAMETERS - set(columns))
+        if unknown:
+            allowed = ", ".join(c for c in columns if c != "geom")
+            return (
+                f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
+                f"{', '.join(unknown)}. Filter by property with one of: {allowed}; "
+                f"or use: {', '.join(sorted(ITEMS_PARAMETERS))}."
+            )
+        return None
+
+    @staticmethod
+    def _etag(state: publish.State, environ) -> str:
+        """Strong validator: the version and everything that selects the representation."""
+        key = "\n".join(
+            [
+                environ.get("PATH_INFO", ""),
+                environ.get("QUERY_STRING", ""),
+                environ.get("HTTP_ACCEPT", ""),
+                environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+                environ.get("HTTP_HOST", ""),
+            ]
+        )
+        digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+        return f'"v{state.version}-{digest}"'
+
+
+def _check_items_post(environ) -> str | None:
+    """A POST to /items (a CQL2-JSON query) that pygeoapi would answer with a 500.
+
+    Found by the schemathesis run: without a Content-Type pygeoapi's Flask view returns
+    None, and a body that is not UTF-8 fails while pygeoapi logs it. The body is read here
+    and handed on unchanged.
+    """
+    if not environ.get("CONTENT_TYPE"):
+        return (
+            "A POST to /items is a CQL2-JSON query: send the filter as the body with "
+            "Content-Type: application/json, or use GET with filter=."
+        )
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return "Content-Length is not a number."
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "The CQL2-JSON body is not UTF-8 text."
+    return None
+
+
+def _not_modified(environ, etag: str, modified: datetime) -> bool:
+    inm = environ.get("HTTP_IF_NONE_MATCH")
+    if inm is not None:
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return "*" in tags or etag in tags
+    ims = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if ims:
+        try:
+            since = email.utils.parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return modified <= since
+    return False
