@@ -1,6 +1,6 @@
 """Connections and schema migrations.
 
-Migrations are numbered SQL files in ``lagesbild_geo/sql`` (``0001_core.sql``, ...), applied in
+Migrations are numbered SQL files in ``lagesbild_geo/db/migrations`` (``0001_core.sql``, ...), applied in
 order, each in its own transaction, recorded in ``lagesbild_migration``. Re-running applies
 nothing new; an advisory lock keeps two concurrent ``migrate`` runs from racing.
 """

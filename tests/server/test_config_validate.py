@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from lagesbild_geo.publish import publication as publish
-from lagesbild_geo.server.app import CONFIG_NAME, prepare
+from lagesbild_geo.server.config import CONFIG_NAME, prepare
 from lagesbild_geo.settings import Settings
 from tests.conftest import PG_PASSWORD, PG_USER, migrated_database
 from tests.publish_data import load

@@ -3,7 +3,7 @@
 -- a filtered observations request is a sum over a few hundred rows instead of a count over
 -- thousands of index entries. Measured on 1,287 areas x 20 indicators x 104 weeks (the
 -- request of bench/serve.py, 12,521 matches): 14,163 rows here against 2,676,960 features;
--- the count took ~5 ms, the sum ~1 ms. The server (lagesbild_geo/provider.py) reads it only
+-- the count took ~5 ms, the sum ~1 ms. The server (lagesbild_geo/server/provider.py) reads it only
 -- when every column its filter names is a column of this table; any other filter (an area,
 -- a bbox, a breakdown column) is counted in publish.observations as before.
 --
