@@ -27,13 +27,8 @@ from lagesbild_geo.ingest.aggregate import count_cells, rank_values
 from lagesbild_geo.ingest.locate import LOCATOR_FORMAT, AreaLocator
 from lagesbild_geo.ingest.privacy import find_personal_data
 from lagesbild_geo.ingest.read import read_table
-from lagesbild_geo.ingest.validate import (
-    AggregatedDelivery,
-    Catalogue,
-    EventDelivery,
-    likely_shape,
-    validate,
-)
+from lagesbild_geo.ingest.shapes import AggregatedDelivery, Catalogue, EventDelivery
+from lagesbild_geo.ingest.validate import likely_shape, validate
 from lagesbild_geo.store import deliveries as store
 from lagesbild_geo.store import reads as queries
 
