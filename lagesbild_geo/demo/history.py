@@ -33,7 +33,8 @@ import shapely
 
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.demo.areas import DEFAULT_PATH, LEVEL_PREFIXES, level_names, make_demo_areas
-from lagesbild_geo.ingest.areas import neighbours, parent_levels
+from lagesbild_geo.ingest.area_geometry import neighbours
+from lagesbild_geo.ingest.areas import parent_levels
 from lagesbild_geo.ingest.pipeline import ingest_file
 from lagesbild_geo.store import deliveries as store
 
