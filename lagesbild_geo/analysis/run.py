@@ -463,9 +463,9 @@ def run(conninfo: str, process: str, inputs: dict) -> dict:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         collection = analyse(conn, params)
         if params.publish:
-            from lagesbild_geo.store import deliveries as store
+            from lagesbild_geo.publish.results import save_analysis_run
 
-            collection["provenance"]["published_run_id"] = store.save_analysis_run(conn, collection)
+            collection["provenance"]["published_run_id"] = save_analysis_run(conn, collection)
     return collection
 
 

@@ -18,8 +18,9 @@ from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.db import connection as db
 from lagesbild_geo.errors import DeliveryRefusedError, LagesbildError
 from lagesbild_geo.settings import Settings
-from lagesbild_geo.store import deliveries as store
 from lagesbild_geo.store import reads as queries
+from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
+from lagesbild_geo.store.review import change_status
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -134,7 +135,7 @@ def db_migrate(ctx: click.Context) -> None:
 def _migrate_and_load_catalogue(ctx: click.Context) -> None:
     with _connect(ctx) as conn:
         applied = db.migrate(conn)
-        n = store.sync_catalogue(conn, load_catalogue())
+        n = sync_catalogue(conn, load_catalogue())
     click.echo(
         f"Schema up to date ({', '.join(applied) if applied else 'nothing new to apply'}); "
         f"{n} indicators in the catalogue."
@@ -188,6 +189,7 @@ def areas_import(
     between neighbouring areas are measured and reported.
     """
     from lagesbild_geo.ingest.areas import parent_levels, read_area_file
+    from lagesbild_geo.ingest.pipeline import import_areas
 
     prefixes = tuple(int(p) for p in level_prefixes.split(","))
     layer_ = read_area_file(
@@ -205,7 +207,7 @@ def areas_import(
     for warning in layer_.report.warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     with _connect(ctx) as conn:
-        n = store.replace_areas(
+        n = import_areas(
             conn,
             [parents, layer_.frame],
             source=str(file),
@@ -253,7 +255,7 @@ def actors_group() -> None:
 def actors_add(ctx, actor_id, kind, name) -> None:
     """Add or update the actor ACTOR_ID (lower-case, e.g. polisen-syd)."""
     with _connect(ctx) as conn:
-        store.upsert_actor(conn, actor_id, kind, name)
+        upsert_actor(conn, actor_id, kind, name)
     click.echo(f"Actor {actor_id} ({kind}) saved.")
 
 
@@ -369,7 +371,7 @@ def review_group() -> None:
 def review_approve(ctx, delivery_id, by_whom) -> None:
     """Approve DELIVERY_ID: its data becomes part of the published picture."""
     with _connect(ctx) as conn:
-        store.change_status(conn, delivery_id, "approve", by_whom=by_whom, k=_settings(ctx).k)
+        change_status(conn, delivery_id, "approve", by_whom=by_whom, k=_settings(ctx).k)
     click.echo(f"Delivery {delivery_id} approved by {by_whom}.")
 
 
@@ -382,7 +384,7 @@ def review_approve(ctx, delivery_id, by_whom) -> None:
 def review_reject(ctx, delivery_id, by_whom, reason) -> None:
     """Reject DELIVERY_ID with a reason; it is never published."""
     with _connect(ctx) as conn:
-        store.change_status(
+        change_status(
             conn, delivery_id, "reject", by_whom=by_whom, reason=reason, k=_settings(ctx).k
         )
     click.echo(f"Delivery {delivery_id} rejected by {by_whom}: {reason}")
@@ -401,7 +403,7 @@ def delivery_group() -> None:
 def delivery_withdraw(ctx, delivery_id, actor_id) -> None:
     """Withdraw DELIVERY_ID: it disappears from every view (the owner's right)."""
     with _connect(ctx) as conn:
-        store.change_status(
+        change_status(
             conn,
             delivery_id,
             "withdraw",

@@ -35,8 +35,9 @@ from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.demo.areas import DEFAULT_PATH, LEVEL_PREFIXES, level_names, make_demo_areas
 from lagesbild_geo.ingest.area_geometry import neighbours
 from lagesbild_geo.ingest.areas import parent_levels
-from lagesbild_geo.ingest.pipeline import ingest_file
-from lagesbild_geo.store import deliveries as store
+from lagesbild_geo.ingest.pipeline import import_areas, ingest_file
+from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
+from lagesbild_geo.store.review import change_status
 
 DEFAULT_SEED = 7
 #: Monday of the last week of the history (2026-W46), fixed so the demo is the same everywhere.
@@ -219,13 +220,11 @@ def load_demo(
             "(lagesbild db down, remove the data folder, lagesbild db up)."
         )
     catalogue = load_catalogue()
-    store.sync_catalogue(conn, catalogue)
+    sync_catalogue(conn, catalogue)
     level3, parents = read_demo_layer()
-    store.replace_areas(
-        conn, [parents, level3], source="demo: Lägesby kommun", report={"demo": True}, k=k
-    )
+    import_areas(conn, [parents, level3], source="demo: Lägesby kommun", report={"demo": True}, k=k)
     for actor_id, (kind, name) in ACTORS.items():
-        store.upsert_actor(conn, actor_id, kind, name)
+        upsert_actor(conn, actor_id, kind, name)
 
     rng = np.random.default_rng(seed)
     weeks = weeks_of_history()
@@ -247,10 +246,10 @@ def load_demo(
             summary.deliveries += 1
             summary.double_reports += result.double_reports
             if step.decision == "approve":
-                store.change_status(conn, result.delivery_id, "approve", by_whom=REVIEWER, k=k)
+                change_status(conn, result.delivery_id, "approve", by_whom=REVIEWER, k=k)
                 summary.approved += 1
             elif step.decision == "reject":
-                store.change_status(
+                change_status(
                     conn, result.delivery_id, "reject", by_whom=REVIEWER, reason=step.reason
                 )
                 summary.rejected += 1
