@@ -55,7 +55,6 @@ from lagesbild_geo.analysis.params import (  # noqa: F401 - re-exported for the 
     PROCESSES,
     TREND_LABELS,
     Params,
-    iso_week,
     parse_params,
 )
 from lagesbild_geo.errors import InputError
@@ -67,6 +66,7 @@ from lagesbild_geo.stats.weights import (
     queen_weights,
     require_neighbours,
 )
+from lagesbild_geo.weeks import iso_week
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -21,6 +20,7 @@ from lagesbild_geo.settings import Settings
 from lagesbild_geo.store import reads as queries
 from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
 from lagesbild_geo.store.review import change_status
+from lagesbild_geo.weeks import iso_week
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -345,17 +345,12 @@ def deliveries_list(ctx, status, as_json) -> None:
         "                    flags"
     )
     for r in rows:
-        weeks = f"{_iso(r['first_week'])}..{_iso(r['last_week'])}"
+        weeks = f"{iso_week(r['first_week'])}..{iso_week(r['last_week'])}"
         flag = f"{r['double_reports']} double" if r["double_reports"] else ""
         click.echo(
             f"{r['id']:>5}  {r['actor_id']:22} {r['status']:9} {r['shape']:10} "
             f"{r['row_count']:>8}  {weeks:24} {flag}"
         )
-
-
-def _iso(d: date) -> str:
-    year, week, _ = d.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 @main.group("review")
@@ -496,7 +491,7 @@ def publish_refresh(ctx) -> None:
     with _connect(ctx) as conn:
         version = publish.refresh(conn, settings.k)
         state = publish.read_state(conn)
-    week = _iso(state.reference_week) if state.reference_week else "no approved data yet"
+    week = iso_week(state.reference_week) if state.reference_week else "no approved data yet"
     click.echo(f"Published version {version} (k = {state.k}, reference week {week}).")
 
 
@@ -563,12 +558,12 @@ def analyse_cmd(ctx, only, hotspot_weeks, trend_weeks) -> None:
     lines, skipped = [], []
     with click.progressbar(todo, label="Analysing", file=sys.stderr) as bar:
         for indicator, last in bar:
-            end = _iso(last)
+            end = iso_week(last)
             parts = []
             for process, weeks in (("hotspots", hotspot_weeks), ("trends", trend_weeks)):
                 inputs = {
                     "indicator": indicator,
-                    "period_start": _iso(last - timedelta(weeks=weeks - 1)),
+                    "period_start": iso_week(last - timedelta(weeks=weeks - 1)),
                     "period_end": end,
                     "publish": True,
                 }
