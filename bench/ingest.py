@@ -138,11 +138,12 @@ def _load(scratch: str) -> None:
 
     from lagesbild_geo.catalogue import load_catalogue
     from lagesbild_geo.db.connection import migrate
-    from lagesbild_geo.store import deliveries as store
+    from lagesbild_geo.ingest.pipeline import import_areas
+    from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
 
     with psycopg.connect(scratch) as conn:
         migrate(conn)
-        store.sync_catalogue(conn, load_catalogue())
+        sync_catalogue(conn, load_catalogue())
         areas = gpd.read_file(AREAS)
         level3 = gpd.GeoDataFrame(
             {
@@ -155,8 +156,8 @@ def _load(scratch: str) -> None:
             geometry=[shapely.MultiPolygon([g]) for g in areas.geometry],  # as stored
             crs=areas.crs,
         )
-        store.replace_areas(conn, [level3], source=str(AREAS.name), report={})
-        store.upsert_actor(conn, *ACTOR)
+        import_areas(conn, [level3], source=str(AREAS.name), report={})
+        upsert_actor(conn, *ACTOR)
         conn.commit()
 
 

@@ -152,12 +152,12 @@ def build(url: str) -> None:
 
     from lagesbild_geo.catalogue import load_catalogue
     from lagesbild_geo.db.connection import migrate
-    from lagesbild_geo.store import deliveries as store
+    from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
 
     t0 = time.perf_counter()
     with psycopg.connect(url) as conn:
         migrate(conn)
-        store.sync_catalogue(conn, load_catalogue())
+        sync_catalogue(conn, load_catalogue())
         conn.commit()
     env = {**os.environ, "LAGESBILD_DATABASE_URL": url, "LAGESBILD_K": str(K)}
     subprocess.run(
@@ -182,7 +182,7 @@ def build(url: str) -> None:
         scale = np.maximum(np.array(pops, dtype=float), 300) / 1700
         n_cells = 0
         for actor_id, kind, indicators in DELIVERIES:
-            store.upsert_actor(conn, actor_id, kind, f"{actor_id} (benchmark)")
+            upsert_actor(conn, actor_id, kind, f"{actor_id} (benchmark)")
             rows = len(codes) * N_WEEKS * len(indicators)
             (delivery_id,) = conn.execute(
                 "INSERT INTO lagesbild.delivery (actor_id, file_name, content_sha256, shape,"

@@ -143,13 +143,14 @@ def ready_conn(pg_conn):
     """A fresh database with the catalogue, the demo area layer and the demo actors loaded."""
     from lagesbild_geo.catalogue import load_catalogue
     from lagesbild_geo.demo.history import ACTORS, read_demo_layer
-    from lagesbild_geo.store import deliveries as store
+    from lagesbild_geo.ingest.pipeline import import_areas
+    from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
 
-    store.sync_catalogue(pg_conn, load_catalogue())
+    sync_catalogue(pg_conn, load_catalogue())
     level3, parents = read_demo_layer()
-    store.replace_areas(pg_conn, [parents, level3], source="test", report={})
+    import_areas(pg_conn, [parents, level3], source="test", report={})
     for actor_id, (kind, name) in ACTORS.items():
-        store.upsert_actor(pg_conn, actor_id, kind, name)
+        upsert_actor(pg_conn, actor_id, kind, name)
     return pg_conn
 
 

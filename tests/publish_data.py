@@ -1,4 +1,5 @@
-"""A small, deterministic history for the publication tests, stored through ``store`` only.
+"""A small, deterministic history for the publication tests, stored through ``store`` only
+(the area layer through ``ingest.pipeline.import_areas``, which builds its locator).
 
 Sixteen ISO weeks (2026-W01..W16) for the demo
 municipality's 60 areas, with every kind of delivery the publication must tell apart:
@@ -26,8 +27,11 @@ import pandas as pd
 
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.demo.history import ACTORS
+from lagesbild_geo.ingest.pipeline import import_areas
 from lagesbild_geo.store import deliveries as store
 from lagesbild_geo.store import reads as queries
+from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
+from lagesbild_geo.store.review import change_status
 
 AREAS_FILE = Path(__file__).resolve().parents[1] / "areas" / "lagesby_nyko.gpkg"
 FIRST_WEEK = date(2025, 12, 29)  # Monday of 2026-W01
@@ -66,10 +70,10 @@ def _deliver(conn, actor, name, rows, shape="aggregated"):
 
 def load(conn, k: int = 5) -> dict:
     """Load catalogue, areas, actors and deliveries; return the ids of what was delivered."""
-    store.sync_catalogue(conn, load_catalogue())
-    store.replace_areas(conn, read_areas(), source="test", report={}, k=k)
+    sync_catalogue(conn, load_catalogue())
+    import_areas(conn, read_areas(), source="test", report={}, k=k)
     for actor_id, (kind, name) in ACTORS.items():
-        store.upsert_actor(conn, actor_id, kind, name)
+        upsert_actor(conn, actor_id, kind, name)
     codes = queries.area_codes(conn)
     rng = np.random.default_rng(2026)
     ids: dict[str, int] = {}
@@ -131,7 +135,7 @@ def load(conn, k: int = 5) -> dict:
         conn, "raddningstjansten", "rtj-v1.csv", secret_rows("brand_offentlig_utomhus", 1001)
     )
     for name in ("police", "vaktbolaget", "bostadsbolaget", "education", "rescue_old"):
-        store.change_status(conn, ids[name], "approve", by_whom=REVIEWER, k=k)
+        change_status(conn, ids[name], "approve", by_whom=REVIEWER, k=k)
 
     rescue_new = pd.DataFrame(secret_rows("brand_offentlig_utomhus", 7))
     ids["rescue_new"], _ = store.save_delivery(
@@ -146,14 +150,14 @@ def load(conn, k: int = 5) -> dict:
             replaces_id=ids["rescue_old"],
         ),
     )
-    store.change_status(conn, ids["rescue_new"], "approve", by_whom=REVIEWER, k=k)
+    change_status(conn, ids["rescue_new"], "approve", by_whom=REVIEWER, k=k)
 
     ids["pending"] = _deliver(conn, "polisen", "pending.csv", secret_rows("fordonsstold", 999))
     ids["rejected"] = _deliver(conn, "polisen", "rejected.csv", secret_rows("narkotika", 1002))
-    store.change_status(conn, ids["rejected"], "reject", by_whom=REVIEWER, reason="fel vecka")
+    change_status(conn, ids["rejected"], "reject", by_whom=REVIEWER, reason="fel vecka")
     ids["withdrawn"] = _deliver(
         conn, "polisen", "withdrawn.csv", secret_rows("vald_hot_tjansteman", 1003)
     )
-    store.change_status(conn, ids["withdrawn"], "approve", by_whom=REVIEWER, k=k)
-    store.change_status(conn, ids["withdrawn"], "withdraw", by_whom="polisen", actor_id="polisen")
+    change_status(conn, ids["withdrawn"], "approve", by_whom=REVIEWER, k=k)
+    change_status(conn, ids["withdrawn"], "withdraw", by_whom="polisen", actor_id="polisen")
     return ids

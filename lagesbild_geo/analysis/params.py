@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
+from lagesbild_geo import weeks
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.errors import InputError
 from lagesbild_geo.stats import early_warning, emerging, hotspots, trends
@@ -144,18 +144,9 @@ def _week(value, name: str) -> date:
     """Monday of an ISO week given as ``2026-W05`` (or any date in it, ``2026-02-02``)."""
     text = str(value).strip()
     try:
-        if re.fullmatch(r"\d{4}-?W\d{2}", text):
-            year, week = int(text[:4]), int(text[-2:])
-            return date.fromisocalendar(year, week, 1)
-        day = date.fromisoformat(text)
+        return weeks.monday_of(text)
     except ValueError:
         raise InputError(f"{name} {text!r} is not an ISO week like 2026-W05") from None
-    return day - timedelta(days=day.weekday())
-
-
-def iso_week(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 _KIND_WORDS = {int: "a whole number", float: "a number"}
@@ -230,8 +221,8 @@ def parse_params(process: str, inputs: dict) -> Params:
     )
     if params.period_start and params.period_end and params.period_start > params.period_end:
         raise InputError(
-            f"period_start {iso_week(params.period_start)} is after period_end "
-            f"{iso_week(params.period_end)}"
+            f"period_start {weeks.iso_week(params.period_start)} is after period_end "
+            f"{weeks.iso_week(params.period_end)}"
         )
     if params.weights == "distance_band" and params.distance_m is None:
         raise InputError("weights 'distance_band' needs distance_m (metres), e.g. 2000")

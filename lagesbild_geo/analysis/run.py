@@ -52,7 +52,6 @@ from lagesbild_geo.analysis.params import (
     PATTERN_SV,
     TREND_LABELS,
     Params,
-    iso_week,
     parse_params,
 )
 from lagesbild_geo.errors import InputError
@@ -64,6 +63,7 @@ from lagesbild_geo.stats.weights import (
     queen_weights,
     require_neighbours,
 )
+from lagesbild_geo.weeks import iso_week
 
 
 @dataclass
@@ -460,9 +460,9 @@ def run(conninfo: str, process: str, inputs: dict) -> dict:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         collection = analyse(conn, params)
         if params.publish:
-            from lagesbild_geo.store import deliveries as store
+            from lagesbild_geo.publish.results import save_analysis_run
 
-            collection["provenance"]["published_run_id"] = store.save_analysis_run(conn, collection)
+            collection["provenance"]["published_run_id"] = save_analysis_run(conn, collection)
     return collection
 
 

@@ -6,7 +6,7 @@ import click
 
 from lagesbild_geo.catalogue import actor_kinds, load_catalogue
 from lagesbild_geo.cli.common import connect, handle_errors
-from lagesbild_geo.store import deliveries as store
+from lagesbild_geo.store.catalogue import upsert_actor
 
 
 @click.group("actors")
@@ -28,7 +28,7 @@ def actors_group() -> None:
 def actors_add(ctx, actor_id, kind, name) -> None:
     """Add or update the actor ACTOR_ID (lower-case, e.g. polisen-syd)."""
     with connect(ctx) as conn:
-        store.upsert_actor(conn, actor_id, kind, name)
+        upsert_actor(conn, actor_id, kind, name)
     click.echo(f"Actor {actor_id} ({kind}) saved.")
 
 

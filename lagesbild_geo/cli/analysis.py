@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from lagesbild_geo.cli.common import connect, handle_errors, iso_week, settings_of
+from lagesbild_geo.cli.common import connect, handle_errors, settings_of
 from lagesbild_geo.db import connection
+from lagesbild_geo.weeks import iso_week
 
 
 @click.command("analyse")

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from lagesbild_geo.cli.common import connect, handle_errors, settings_of
-from lagesbild_geo.store import deliveries as store
 
 
 @click.group("areas")
@@ -54,6 +53,7 @@ def areas_import(
     between neighbouring areas are measured and reported.
     """
     from lagesbild_geo.ingest.areas import parent_levels, read_area_file
+    from lagesbild_geo.ingest.pipeline import import_areas
 
     prefixes = tuple(int(p) for p in level_prefixes.split(","))
     layer_ = read_area_file(
@@ -71,7 +71,7 @@ def areas_import(
     for warning in layer_.report.warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     with connect(ctx) as conn:
-        n = store.replace_areas(
+        n = import_areas(
             conn,
             [parents, layer_.frame],
             source=str(file),

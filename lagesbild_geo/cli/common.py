@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import sys
-from datetime import date
 
 import click
 import psycopg
@@ -45,9 +44,3 @@ def handle_errors(func):
 def connect(ctx: click.Context) -> psycopg.Connection:
     """A connection to the configured database (LAGESBILD_DATABASE_URL or the embedded one)."""
     return connection.connect(connection.database_url(settings_of(ctx)))
-
-
-def iso_week(d: date) -> str:
-    """The ISO week of a date as people write it: ``2026-W07``."""
-    year, week, _ = d.isocalendar()
-    return f"{year}-W{week:02d}"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from lagesbild_geo.cli.common import connect, handle_errors, iso_week, settings_of
-from lagesbild_geo.store import deliveries as store
+from lagesbild_geo.cli.common import connect, handle_errors, settings_of
 from lagesbild_geo.store import reads as queries
+from lagesbild_geo.store.review import change_status
+from lagesbild_geo.weeks import iso_week
 
 
 @click.command("ingest")
@@ -100,10 +101,10 @@ def _change_status(
     actor_id: str | None = None,
 ) -> None:
     """Apply ``action`` to the delivery (the publication follows with k from the settings) and
-    say who did it; ``store.change_status`` refuses what the delivery's status does not allow.
+    say who did it; ``store.review.change_status`` refuses what the status does not allow.
     """
     with connect(ctx) as conn:
-        store.change_status(
+        change_status(
             conn,
             delivery_id,
             action,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import click
 
-from lagesbild_geo.cli.common import connect, handle_errors, iso_week, settings_of
+from lagesbild_geo.cli.common import connect, handle_errors, settings_of
+from lagesbild_geo.weeks import iso_week
 
 
 @click.group("publish")

@@ -1,12 +1,16 @@
 """Connections and schema migrations.
 
-Migrations are numbered SQL files in ``lagesbild_geo/db/migrations`` (``0001_core.sql``, ...), applied in
-order, each in its own transaction, recorded in ``lagesbild_migration``. Re-running applies
-nothing new; an advisory lock keeps two concurrent ``migrate`` runs from racing.
+Migrations are numbered SQL files in ``lagesbild_geo/db/migrations`` (``0001_core.sql``, ...),
+applied in order, recorded in ``lagesbild_migration``; re-running applies nothing new. The
+functions (the suppression rules, the publication refresh, ...) are repeatable files in
+``lagesbild_geo/db/functions`` (``CREATE OR REPLACE``), applied in name order after the
+migrations on every run, so that each file is its function's current definition. Everything
+happens in one transaction; an advisory lock keeps two concurrent ``migrate`` runs from racing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 
 import psycopg
@@ -49,13 +53,27 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
 
 def migration_files() -> list[tuple[str, str]]:
     """(version, sql) for every migration in the package, in order."""
-    folder = resources.files("lagesbild_geo.db") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql") and p.name[:4].isdigit())
+    return _sql_files("migrations", lambda name: name[:4].isdigit())
+
+
+def _sql_files(folder_name: str, wanted: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """(name without .sql, text) of the package's SQL files in ``folder_name``, by name."""
+    folder = resources.files("lagesbild_geo.db") / folder_name
+    files = sorted(
+        (p for p in folder.iterdir() if p.name.endswith(".sql") and wanted(p.name)),
+        key=lambda p: p.name,
+    )
     return [(p.name.removesuffix(".sql"), p.read_text(encoding="utf-8")) for p in files]
 
 
+def function_files() -> list[tuple[str, str]]:
+    """(name, sql) for every repeatable function file in the package, in name order."""
+    return _sql_files("functions", lambda name: True)
+
+
 def migrate(conn: psycopg.Connection) -> list[str]:
-    """Apply the migrations not yet applied; return their versions."""
+    """Apply the migrations not yet applied, then every function file; return the versions
+    applied now. A function file replaces what a migration or an earlier release defined."""
     applied_now: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
@@ -70,4 +88,6 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             conn.execute(sql)
             conn.execute("INSERT INTO public.lagesbild_migration (version) VALUES (%s)", (version,))
             applied_now.append(version)
+        for _name, sql in function_files():
+            conn.execute(sql)
     return applied_now

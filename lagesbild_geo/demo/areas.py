@@ -26,7 +26,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from lagesbild_geo.ingest.areas import FRAME_COLUMNS, neighbours, parent_levels
+from lagesbild_geo.ingest.area_geometry import neighbours
+from lagesbild_geo.ingest.areas import FRAME_COLUMNS, parent_levels
 
 __all__ = ["make_demo_areas", "write_demo_areas", "neighbours", "level_names", "main"]
 

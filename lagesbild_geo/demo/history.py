@@ -33,9 +33,12 @@ import shapely
 
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.demo.areas import DEFAULT_PATH, LEVEL_PREFIXES, level_names, make_demo_areas
-from lagesbild_geo.ingest.areas import neighbours, parent_levels
-from lagesbild_geo.ingest.pipeline import ingest_file
-from lagesbild_geo.store import deliveries as store
+from lagesbild_geo.ingest.area_geometry import neighbours
+from lagesbild_geo.ingest.areas import parent_levels
+from lagesbild_geo.ingest.pipeline import import_areas, ingest_file
+from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
+from lagesbild_geo.store.review import change_status
+from lagesbild_geo.weeks import iso_week
 
 DEFAULT_SEED = 7
 #: Monday of the last week of the history (2026-W46), fixed so the demo is the same everywhere.
@@ -153,19 +156,19 @@ def plan_patterns(level3: gpd.GeoDataFrame, weeks: list[date]) -> list[PlantedPa
     intervention = weeks[60]
     return [
         PlantedPattern("vandalism_cluster", "skadegorelse", (seed_area, *ring1, *ring2),
-                       f"Skadegörelse växer från {seed_area} (vecka {_iso(weeks[52])}) till "
+                       f"Skadegörelse växer från {seed_area} (vecka {iso_week(weeks[52])}) till "
                        f"grannarna {', '.join(ring1)} och sedan {', '.join(ring2)}",
                        (weeks[52], weeks[68], weeks[84])),
         PlantedPattern("persistent_disorder", "ordningsstorning", (centre,),
                        f"Ihållande ordningsstörningar i {centre} hela perioden"),
         PlantedPattern("arson_spike", "anlagd_brand", (spike_area,),
-                       f"En vecka med många anlagda bränder i {spike_area} ({_iso(weeks[80])})",
+                       f"En vecka med många anlagda bränder i {spike_area} ({iso_week(weeks[80])})",
                        (weeks[80],)),
         PlantedPattern("summer_season", "brand_offentlig_utomhus", tuple(town + suburbs),
                        "Fler bränder utomhus och samlingsplatser under sommarveckorna 23–33"),
         PlantedPattern("improving_after_intervention", "narkotika", (improving,),
                        f"Narkotika minskar i {improving} efter insatsen vecka "
-                       f"{_iso(intervention)}", (intervention,)),
+                       f"{iso_week(intervention)}", (intervention,)),
     ]  # fmt: skip
 
 
@@ -218,13 +221,11 @@ def load_demo(
             "(lagesbild db down, remove the data folder, lagesbild db up)."
         )
     catalogue = load_catalogue()
-    store.sync_catalogue(conn, catalogue)
+    sync_catalogue(conn, catalogue)
     level3, parents = read_demo_layer()
-    store.replace_areas(
-        conn, [parents, level3], source="demo: Lägesby kommun", report={"demo": True}, k=k
-    )
+    import_areas(conn, [parents, level3], source="demo: Lägesby kommun", report={"demo": True}, k=k)
     for actor_id, (kind, name) in ACTORS.items():
-        store.upsert_actor(conn, actor_id, kind, name)
+        upsert_actor(conn, actor_id, kind, name)
 
     rng = np.random.default_rng(seed)
     weeks = weeks_of_history()
@@ -246,10 +247,10 @@ def load_demo(
             summary.deliveries += 1
             summary.double_reports += result.double_reports
             if step.decision == "approve":
-                store.change_status(conn, result.delivery_id, "approve", by_whom=REVIEWER, k=k)
+                change_status(conn, result.delivery_id, "approve", by_whom=REVIEWER, k=k)
                 summary.approved += 1
             elif step.decision == "reject":
-                store.change_status(
+                change_status(
                     conn, result.delivery_id, "reject", by_whom=REVIEWER, reason=step.reason
                 )
                 summary.rejected += 1
@@ -288,12 +289,12 @@ def _deliveries(level3, weeks, patterns, rng, folder: Path):
         cols = [weeks.index(w) for w in block]
         for actor, rates in AGGREGATED.items():
             rows = [
-                {"område": code, "vecka": _iso(block[j]), "indikator": ind,
+                {"område": code, "vecka": iso_week(block[j]), "indikator": ind,
                  "antal": int(counts[(actor, ind)][i, c]), "referens": f"{actor[:3].upper()}-"
                  f"{block[j].isocalendar()[0]}-{b:02d}{i:02d}{j}"}
                 for ind in rates for i, code in enumerate(codes) for j, c in enumerate(cols)
             ]  # fmt: skip
-            path = folder / f"{actor}_{_iso(block[0])}.csv"
+            path = folder / f"{actor}_{iso_week(block[0])}.csv"
             _write_aggregated(path, rows, excel_style=(actor == "raddningstjansten"))
             decision = "pending" if (b == last and actor == "polisen") else "approve"
             yield _Step(f"{actor}-{b}", actor, path, decision)
@@ -302,7 +303,7 @@ def _deliveries(level3, weeks, patterns, rng, folder: Path):
                 fixed = [
                     dict(r, antal=r["antal"] + (1 if k == 0 else 0)) for k, r in enumerate(rows)
                 ]
-                fixed_path = folder / f"{actor}_{_iso(block[0])}_rättad.csv"
+                fixed_path = folder / f"{actor}_{iso_week(block[0])}_rättad.csv"
                 _write_aggregated(fixed_path, fixed, excel_style=True)
                 yield _Step(
                     f"{actor}-{b}-fix", actor, fixed_path, "approve", replaces=f"{actor}-{b}"
@@ -311,7 +312,7 @@ def _deliveries(level3, weeks, patterns, rng, folder: Path):
             events = _events(level3, rates, counts, actor, cols, block, rng)
             if b == last - 1:
                 events.append(dict(double, referens=f"{actor[:3].upper()}-DUBBEL"))
-            path = folder / f"{actor}_{_iso(block[0])}.csv"
+            path = folder / f"{actor}_{iso_week(block[0])}.csv"
             pd.DataFrame(events).to_csv(path, index=False)
             decision = "pending" if b == last else "approve"
             yield _Step(f"{actor}-{b}", actor, path, decision)
@@ -322,7 +323,7 @@ def _deliveries(level3, weeks, patterns, rng, folder: Path):
             )
             shifted = pd.to_datetime(wrong["datum"]) - pd.Timedelta(days=364)
             wrong["datum"] = shifted.dt.strftime("%Y-%m-%d")
-            path = folder / f"vaktbolaget_{_iso(block[0])}_fel.csv"
+            path = folder / f"vaktbolaget_{iso_week(block[0])}_fel.csv"
             wrong.to_csv(path, index=False)
             yield _Step(
                 f"vaktbolaget-{b}-wrong",
@@ -335,11 +336,11 @@ def _deliveries(level3, weeks, patterns, rng, folder: Path):
     for actor, indicator, iso_weeks, suffix, share, denominators in SHARE_DELIVERIES:
         for week in (w for w in weeks if w.isocalendar()[1] in iso_weeks):
             rows = pd.DataFrame(
-                {"område": codes, "vecka": _iso(week), "indikator": indicator,
+                {"område": codes, "vecka": iso_week(week), "indikator": indicator,
                  "nämnare": denominators(pop, rng)}
             )  # fmt: skip
             rows.insert(3, "täljare", rng.binomial(rows["nämnare"], share))
-            path = folder / f"{actor}_{_iso(week)}.{suffix}"
+            path = folder / f"{actor}_{iso_week(week)}.{suffix}"
             if suffix == "xlsx":
                 rows.to_excel(path, index=False)
             else:
@@ -415,8 +416,3 @@ def _write_aggregated(path: Path, rows: list[dict], *, excel_style: bool) -> Non
         frame.to_csv(path, index=False, sep=";", encoding="cp1252")
     else:
         frame.to_csv(path, index=False)
-
-
-def _iso(d: date) -> str:
-    year, week, _ = d.isocalendar()
-    return f"{year}-W{week:02d}"

@@ -204,16 +204,6 @@ class EventCells:
         )
 
 
-def rank_values(values: pa.Array) -> tuple[np.ndarray, pa.Array]:
-    """Each value's rank among the distinct values, and those values sorted (Arrow's order:
-    code point order for strings, as Python's and PostgreSQL's ``COLLATE "C"``)."""
-    encoded = pc.dictionary_encode(values)
-    order = pc.sort_indices(encoded.dictionary).to_numpy()
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[encoded.indices.to_numpy()], encoded.dictionary.take(pa.array(order))
-
-
 def count_cells(
     area_code: np.ndarray,
     indicator: np.ndarray,

@@ -3,12 +3,14 @@ aggregate → store.
 
 Each stage is its own module; this one only wires them, so the data flow can be read here top
 to bottom. Nothing is written unless every stage succeeded, and then in one transaction.
+The area layer the events are placed in comes in the same way (``import_areas``): checked
+areas → the locator built on them → store.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,17 +25,13 @@ import pyarrow.compute as pc
 
 from lagesbild_geo.catalogue import IndicatorCatalogue, load_catalogue
 from lagesbild_geo.errors import ConflictError, DeliveryRefusedError, Problem
-from lagesbild_geo.ingest.aggregate import count_cells, rank_values
+from lagesbild_geo.ingest.aggregate import count_cells
 from lagesbild_geo.ingest.locate import LOCATOR_FORMAT, AreaLocator
 from lagesbild_geo.ingest.privacy import find_personal_data
 from lagesbild_geo.ingest.read import read_table
-from lagesbild_geo.ingest.validate import (
-    AggregatedDelivery,
-    Catalogue,
-    EventDelivery,
-    likely_shape,
-    validate,
-)
+from lagesbild_geo.ingest.shapes import AggregatedDelivery, Catalogue, EventDelivery
+from lagesbild_geo.ingest.validate import likely_shape, validate
+from lagesbild_geo.store import areas as store_areas
 from lagesbild_geo.store import deliveries as store
 from lagesbild_geo.store import reads as queries
 
@@ -102,6 +100,26 @@ class _LocatorCache:
 
 
 _locators = _LocatorCache()
+
+
+def import_areas(
+    conn: psycopg.Connection,
+    levels: Iterable[pd.DataFrame],
+    *,
+    source: str,
+    report: dict,
+    k: int | None = None,
+) -> int:
+    """Replace the area layer (all levels, checked by ``ingest.areas``); return the level-3
+    count. The locator saved with it is built here, on the areas as the store wrote them, so
+    that the next ingest loads it instead of building it (``store.areas.replace_areas``)."""
+    return store_areas.replace_areas(
+        conn, levels, source=source, report=report, index=_locator_bytes, k=k
+    )
+
+
+def _locator_bytes(codes: list[str], geoms: np.ndarray) -> tuple[bytes, int]:
+    return AreaLocator(codes, geoms).to_bytes(), LOCATOR_FORMAT
 
 
 def ingest_file(
@@ -292,7 +310,7 @@ def _event_cell_parts(
     indicator = pa.array(rows["indicator"].array)
     if isinstance(indicator, pa.ChunkedArray):
         indicator = indicator.combine_chunks()
-    ind_rank, ind_names = rank_values(indicator)
+    ind_rank, ind_names = store.rank_values(indicator)
     ind_names = ind_names.to_numpy(zero_copy_only=False)
     refs = delivery.source_refs
     if refs is None:

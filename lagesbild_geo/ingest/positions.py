@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,10 +19,7 @@ import pyarrow.compute as pc
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from lagesbild_geo.ingest.periods import arrow_strings, distinct, report_distinct, short
-
-if TYPE_CHECKING:
-    from lagesbild_geo.ingest.validate import Problems
+from lagesbild_geo.ingest.columns import Problems, arrow_strings, distinct, report_distinct, short
 
 SWEREF_EAST = (180_000.0, 1_090_000.0)
 SWEREF_NORTH = (6_100_000.0, 7_700_000.0)

@@ -197,7 +197,7 @@ def _read_csv_slow(name: str, text: str, sep: str) -> RawTable:
     ragged = 0
     row_number = 0
     try:
-        for row_number, record in enumerate(reader, start=1):  # noqa: B007
+        for row_number, record in enumerate(reader, start=1):
             if not any(cell.strip() for cell in record):
                 continue
             if header is None:

@@ -1,10 +1,12 @@
 """Publish: the public layers in schema ``publish`` and the role that may read them.
 
-The tables are rebuilt by the SQL function ``publish.refresh`` (``sql/0002_publish.sql``),
-called by ``store`` in the same transaction as every review that changes the approved data,
-and by ``lagesbild publish refresh``. This module holds the Python side: calling it, the
-least-privilege reader role that pygeoapi connects as, and the extents the server
-advertises.
+The tables are rebuilt by the SQL function ``publish.refresh``
+(``lagesbild_geo/db/functions/20_refresh.sql``, with the suppression rules beside it in
+``10_suppression.sql``), called by ``store`` in the same transaction as every review that
+changes the approved data and every area import, and by ``lagesbild publish refresh``. This
+module holds the Python side: calling it, the least-privilege reader role that pygeoapi
+connects as, and the extents the server advertises. Saved analysis runs are written by
+``results``.
 
 Why a separate reader role: the server faces the internet; if it is ever tricked into running
 a query it was not meant to, the database itself must refuse to show anything restricted.

@@ -1,7 +1,10 @@
-"""The only module that writes to the database.
+"""Store a delivery in schema ``lagesbild``: its cells, and the double reports it makes.
 
-Every write is one transaction: a delivery is stored whole or not at all, an area import
-replaces the layer whole or not at all, a review changes one delivery and logs who and when.
+A delivery is stored whole or not at all, as pending review, in one transaction. Only counts
+are stored (per area, week and indicator, with each event's hour of the week and the actor's
+references), never the rows or positions they came from. Cells go in by binary COPY
+(``pgcopy``) in the order (indicator, week, area); the ingest hands them over in that order,
+part by part, and ``rank_values`` is the order's definition both use.
 Values are always bound parameters or COPY rows; identifiers are never composed from input.
 """
 
@@ -16,149 +19,9 @@ import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import shapely
 
-from lagesbild_geo.catalogue import IndicatorCatalogue
 from lagesbild_geo.errors import ConflictError, InputError, NotFoundError
-from lagesbild_geo.ingest.aggregate import rank_values
-from lagesbild_geo.ingest.locate import LOCATOR_FORMAT, AreaLocator
 from lagesbild_geo.store import pgcopy
-from lagesbild_geo.store import reads as queries
-
-# Status changes a reviewer or owner may make, and the statuses they start from.
-TRANSITIONS = {
-    "approve": ({"pending"}, "approved"),
-    "reject": ({"pending"}, "rejected"),
-    "withdraw": ({"pending", "approved"}, "withdrawn"),
-}
-
-
-# -- catalogue and actors ----------------------------------------------------------------------
-
-
-def sync_catalogue(conn: psycopg.Connection, catalogue: IndicatorCatalogue) -> int:
-    """Insert or update actor kinds and indicators from the catalogue; return indicator count.
-
-    Indicators are never deleted: stored observations may refer to them.
-    """
-    with conn.transaction():
-        for kind in catalogue.actor_kinds.values():
-            conn.execute(
-                "INSERT INTO lagesbild.actor_kind (id, name_sv, name_en) VALUES (%s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET name_sv = EXCLUDED.name_sv,"
-                " name_en = EXCLUDED.name_en",
-                (kind.id, kind.name_sv, kind.name_en),
-            )
-        for ind in catalogue.indicators.values():
-            conn.execute(
-                "INSERT INTO lagesbild.indicator (id, name_sv, name_en, unit, owner_kind, measure,"
-                " est_category, strategic, catalogue_version)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET name_sv = EXCLUDED.name_sv,"
-                " name_en = EXCLUDED.name_en, unit = EXCLUDED.unit,"
-                " owner_kind = EXCLUDED.owner_kind, measure = EXCLUDED.measure,"
-                " est_category = EXCLUDED.est_category, strategic = EXCLUDED.strategic,"
-                " catalogue_version = EXCLUDED.catalogue_version",
-                (
-                    ind.id,
-                    ind.name_sv,
-                    ind.name_en,
-                    ind.unit,
-                    ind.owner_kind,
-                    ind.measure,
-                    ind.est_category,
-                    ind.strategic,
-                    catalogue.version,
-                ),
-            )
-    return len(catalogue.indicators)
-
-
-def upsert_actor(conn: psycopg.Connection, actor_id: str, kind: str, name: str) -> None:
-    with conn.transaction():
-        try:
-            conn.execute(
-                "INSERT INTO lagesbild.actor (id, kind, name) VALUES (%s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name",
-                (actor_id, kind, name),
-            )
-        except psycopg.errors.ForeignKeyViolation as exc:
-            raise InputError(f"Unknown actor kind {kind!r}; load the catalogue first") from exc
-        except psycopg.errors.CheckViolation as exc:
-            raise InputError(
-                f"Actor id {actor_id!r} must be lower-case letters, digits, '-' or '_'"
-            ) from exc
-
-
-# -- areas -------------------------------------------------------------------------------------
-
-
-def replace_areas(
-    conn: psycopg.Connection,
-    levels: Iterable[pd.DataFrame],
-    *,
-    source: str,
-    report: dict,
-    k: int | None = None,
-) -> int:
-    """Replace the whole area layer (all levels) in one transaction; return the level-3 count.
-
-    Each frame has code, name, level, parent_code, population and geometry (EPSG:3006).
-    Refused when stored observations refer to a level-3 code the new layer lacks. The public
-    layers are rebuilt in the same transaction (``publish.refresh``, with ``k`` or, when
-    ``None``, the k of the last publication), so they never show old and new areas mixed.
-    """
-    frames = [f for f in levels if len(f)]
-    new_codes = {str(c) for f in frames for c in f["code"]}
-    with conn.transaction():
-        used = {r[0] for r in conn.execute("SELECT DISTINCT area_code FROM lagesbild.observation")}
-        missing = sorted(used - new_codes)
-        if missing:
-            raise ConflictError(
-                f"The new area layer lacks {len(missing)} codes that stored deliveries use "
-                f"(e.g. {', '.join(missing[:5])}); import a layer that keeps them."
-            )
-        conn.execute("SET CONSTRAINTS ALL DEFERRED")
-        conn.execute("DELETE FROM lagesbild.area")
-        with conn.cursor().copy(
-            "COPY lagesbild.area (code, name, level, parent_code, population, geom) FROM STDIN"
-        ) as copy:
-            for frame in frames:
-                geoms = shapely.to_wkb(
-                    shapely.force_2d(frame.geometry.values), hex=True, include_srid=False
-                )
-                for row, wkb in zip(frame.itertuples(index=False), geoms, strict=True):
-                    pop = row.population
-                    copy.write_row(
-                        (
-                            str(row.code),
-                            str(row.name),
-                            int(row.level),
-                            None if pd.isna(row.parent_code) else str(row.parent_code),
-                            None if pd.isna(pop) else int(pop),
-                            f"SRID=3006;{wkb}",
-                        )
-                    )
-        conn.execute(
-            "UPDATE lagesbild.area SET geom = ST_Multi(geom) WHERE GeometryType(geom) = 'POLYGON'"
-        )
-        conn.execute(
-            "INSERT INTO lagesbild.area_import (source, report, locator, locator_format)"
-            " VALUES (%s, %s, %s, %s)",
-            (
-                source,
-                json.dumps(report, ensure_ascii=False),
-                # built on the geometries as stored: it must answer as PostGIS does
-                AreaLocator(*queries.level3_areas(conn)).to_bytes(),
-                LOCATOR_FORMAT,
-            ),
-        )
-        (n,) = conn.execute("SELECT count(*) FROM lagesbild.area WHERE level = 3").fetchone()
-        conn.execute("SELECT publish.refresh(%s)", (k,))
-    return n
-
-
-# -- deliveries --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -262,8 +125,18 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
         _check_references(conn, areas, indicators)
         flags = _flag_double_reports(conn, delivery_id) if new.shape == "events" else 0
 
-        _log(conn, delivery_id, "received", new.actor_id, new.file_name)
+        log_action(conn, delivery_id, "received", new.actor_id, new.file_name)
     return delivery_id, flags
+
+
+def rank_values(values: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Each value's rank among the distinct values, and those values sorted (Arrow's order:
+    code point order for strings, as Python's and PostgreSQL's ``COLLATE "C"``)."""
+    encoded = pc.dictionary_encode(values)
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[encoded.indices.to_numpy()], encoded.dictionary.take(pa.array(order))
 
 
 def _cell_key(cells: pa.Table, i: int) -> tuple:
@@ -388,216 +261,13 @@ def _flag_double_reports(conn: psycopg.Connection, delivery_id: int) -> int:
     return cur.rowcount
 
 
-def change_status(
-    conn: psycopg.Connection,
-    delivery_id: int,
-    action: str,
-    *,
-    by_whom: str,
-    reason: str | None = None,
-    actor_id: str | None = None,
-    k: int | None = None,
-) -> str:
-    """Approve, reject or withdraw a delivery; return its new status.
-
-    Approving a correction marks the delivery it names as ``replaced``, in the same
-    transaction, so the picture never shows both or neither. Withdrawing is the owner's
-    right: ``actor_id`` must be the delivery's actor.
-
-    When the set of approved data changes (an approval, or withdrawing an approved delivery),
-    the public layers are rebuilt in the same transaction by ``publish.refresh`` for the weeks
-    the delivery (and the one it replaces) covers: the published picture changes exactly when
-    the review does, never half. ``k`` is the suppression threshold (``None``: the k of the
-    last publication).
-    """
-    if action not in TRANSITIONS:
-        raise InputError(f"Unknown action {action!r}; use approve, reject or withdraw")
-    allowed_from, new_status = TRANSITIONS[action]
-    if action == "reject" and not (reason and reason.strip()):
-        raise InputError("A rejection needs a reason the actor can act on (--reason)")
-    if not by_whom.strip():
-        raise InputError("Say who you are (--by): reviews record who and when")
-    with conn.transaction():
-        row = conn.execute(
-            "SELECT actor_id, status, replaces_id FROM lagesbild.delivery WHERE id = %s FOR UPDATE",
-            (delivery_id,),
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"Delivery {delivery_id} does not exist")
-        owner, status, replaces_id = row
-        if action == "withdraw" and actor_id != owner:
-            raise ConflictError(
-                f"Delivery {delivery_id} belongs to {owner}; only its owner may withdraw it"
-            )
-        if status not in allowed_from:
-            raise ConflictError(
-                f"Delivery {delivery_id} is {status}; {action} needs it to be "
-                f"{' or '.join(sorted(allowed_from))}"
-            )
-        if action == "withdraw":
-            conn.execute(
-                "UPDATE lagesbild.delivery SET status = 'withdrawn' WHERE id = %s", (delivery_id,)
-            )
-        else:
-            conn.execute(
-                "UPDATE lagesbild.delivery SET status = %s, reviewed_by = %s,"
-                " reviewed_at = now(), review_reason = %s WHERE id = %s",
-                (new_status, by_whom, reason, delivery_id),
-            )
-        if action == "approve" and replaces_id is not None:
-            replaced = conn.execute(
-                "UPDATE lagesbild.delivery SET status = 'replaced' WHERE id = %s"
-                " AND status IN ('pending', 'approved') RETURNING id",
-                (replaces_id,),
-            ).fetchone()
-            if replaced:
-                _log(conn, replaces_id, "replaced", by_whom, f"by delivery {delivery_id}")
-        _log(conn, delivery_id, new_status, by_whom, reason)
-        if action == "approve" or status == "approved":
-            # The planner must know how many deliveries are approved (a small table, ~ms):
-            # guessing one, it reads the observations delivery by delivery through their
-            # BRIN index (migration 0009), ~1 s per review on the demo instead of ~0.1 s.
-            conn.execute("ANALYZE lagesbild.delivery")
-            conn.execute(
-                "SELECT publish.refresh(%s, min(first_week), max(last_week))"
-                " FROM lagesbild.delivery WHERE id IN (%s, %s)",
-                (k, delivery_id, replaces_id if action == "approve" else delivery_id),
-            )
-    return new_status
-
-
-def _log(conn: psycopg.Connection, delivery_id: int, action: str, by_whom: str, detail) -> None:
+def log_action(
+    conn: psycopg.Connection, delivery_id: int, action: str, by_whom: str, detail
+) -> None:
+    """Append to the delivery's log (who did what, when); every write that changes a
+    delivery's status records itself here, in the caller's transaction."""
     conn.execute(
         "INSERT INTO lagesbild.delivery_log (delivery_id, action, by_whom, detail)"
         " VALUES (%s, %s, %s, %s)",
         (delivery_id, action, by_whom, detail),
     )
-
-
-# -- analysis results (publish.hotspots, publish.trends) ---------------------------------------
-
-#: Which result layer a process's saved run replaces.
-ANALYSIS_LAYERS = {"hotspots": "hotspots", "emerging-hotspots": "hotspots", "trends": "trends"}
-
-
-def save_analysis_run(conn: psycopg.Connection, collection: dict) -> int:
-    """Save an analysis FeatureCollection as the current result of its indicators; return run id.
-
-    One transaction: the run (with its provenance) is recorded, the indicators' rows in
-    ``publish.hotspots`` or ``publish.trends`` are replaced, and the publication's version is
-    bumped so that the ETag of the public layers changes. Area names, indicator names and
-    geometries are taken from the publication itself (``publish.areas``/``indicators``), so
-    only the computed numbers travel. Works with the reader role, which may write exactly
-    these tables (``sql/0003_analysis.sql``).
-    """
-    from datetime import timedelta  # local: keeps this section self-contained
-
-    prov = collection["provenance"]
-    process = prov["process"]
-    if process not in ANALYSIS_LAYERS:
-        raise InputError(f"Results of {process} are not a published layer")
-    rows = [f["properties"] for f in collection["features"]]
-    indicators = sorted({r["indicator"] for r in rows})
-    params = prov["parameters"]
-    period = f"{params['period_start']}/{params['period_end']}"
-
-    def col(name):
-        return [r.get(name) for r in rows]
-
-    with conn.transaction():
-        (run_id, run_at) = conn.execute(
-            "INSERT INTO publish.analysis_runs (process, indicators, period, provenance)"
-            " VALUES (%s, %s, %s, %s) RETURNING id, run_at",
-            (process, indicators, period, json.dumps(prov, ensure_ascii=False)),
-        ).fetchone()
-        common = (col("area_code"), col("indicator"), col("measure"))
-        if ANALYSIS_LAYERS[process] == "hotspots":
-            conn.execute("DELETE FROM publish.hotspots WHERE indicator = ANY(%s)", (indicators,))
-            conn.execute(
-                """
-                INSERT INTO publish.hotspots (id, area_code, area_name, indicator,
-                    indicator_name_sv, indicator_name_en, process, period, period_start,
-                    period_end, measure, value, z, p, bin, label_sv, label_en, pattern,
-                    pattern_sv, run_id, run_at, geom)
-                SELECT r.area || ':' || r.ind, r.area, a.name, r.ind, i.name_sv, i.name_en,
-                       %(process)s, %(period)s, %(start)s, %(end)s, r.measure, r.value, r.z,
-                       r.p, r.bin, r.label_sv, r.label_en, r.pattern, r.pattern_sv,
-                       %(run_id)s, %(run_at)s, a.geom
-                FROM unnest(%(area)s::text[], %(ind)s::text[], %(measure)s::text[],
-                            %(value)s::float8[], %(z)s::float8[], %(p)s::float8[],
-                            %(bin)s::int2[], %(label_sv)s::text[], %(label_en)s::text[],
-                            %(pattern)s::text[], %(pattern_sv)s::text[])
-                     AS r(area, ind, measure, value, z, p, bin, label_sv, label_en, pattern,
-                          pattern_sv)
-                JOIN publish.areas a ON a.code = r.area
-                JOIN publish.indicators i ON i.id = r.ind
-                """,
-                dict(
-                    zip(("area", "ind", "measure"), common, strict=True),
-                    process=process,
-                    period=period,
-                    start=_monday(params["period_start"]),
-                    end=_monday(params["period_end"]) + timedelta(days=6),
-                    run_id=run_id,
-                    run_at=run_at,
-                    **{
-                        n: col(n)
-                        for n in (
-                            "value",
-                            "z",
-                            "p",
-                            "bin",
-                            "label_sv",
-                            "label_en",
-                            "pattern",
-                            "pattern_sv",
-                        )
-                    },  # fmt: skip
-                ),
-            )
-        else:
-            conn.execute("DELETE FROM publish.trends WHERE indicator = ANY(%s)", (indicators,))
-            conn.execute(
-                """
-                INSERT INTO publish.trends (id, area_code, area_name, indicator,
-                    indicator_name_sv, indicator_name_en, window_text, window_start, window_end,
-                    weeks, measure, trend, direction_sv, direction_en, tau, z, p,
-                    slope_per_week, run_id, run_at, geom)
-                SELECT r.area || ':' || r.ind, r.area, a.name, r.ind, i.name_sv, i.name_en,
-                       %(period)s, %(start)s, %(end)s, r.weeks, r.measure, r.trend,
-                       r.direction_sv, r.direction_en, r.tau, r.z, r.p, r.slope,
-                       %(run_id)s, %(run_at)s, a.geom
-                FROM unnest(%(area)s::text[], %(ind)s::text[], %(measure)s::text[],
-                            %(weeks)s::int4[], %(trend)s::text[], %(direction_sv)s::text[],
-                            %(direction_en)s::text[], %(tau)s::float8[], %(z)s::float8[],
-                            %(p)s::float8[], %(slope)s::float8[])
-                     AS r(area, ind, measure, weeks, trend, direction_sv, direction_en, tau,
-                          z, p, slope)
-                JOIN publish.areas a ON a.code = r.area
-                JOIN publish.indicators i ON i.id = r.ind
-                """,
-                dict(
-                    zip(("area", "ind", "measure"), common, strict=True),
-                    period=period,
-                    start=_monday(params["period_start"]),
-                    end=_monday(params["period_end"]) + timedelta(days=6),
-                    run_id=run_id,
-                    run_at=run_at,
-                    slope=col("slope_per_week"),
-                    **{
-                        n: col(n)
-                        for n in ("weeks", "trend", "direction_sv", "direction_en", "tau", "z", "p")
-                    },  # fmt: skip
-                ),
-            )
-        conn.execute(
-            "UPDATE publish.state SET version = version + 1, updated_at = clock_timestamp()"
-        )
-    return run_id
-
-
-def _monday(iso_week: str):
-    from datetime import date
-
-    year, week = iso_week.split("-W")
-    return date.fromisocalendar(int(year), int(week), 1)

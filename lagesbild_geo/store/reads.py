@@ -1,6 +1,7 @@
-"""Reads of the restricted schema that the CLI and the pipeline need (``store`` writes).
+"""Reads of the restricted schema that the CLI and the pipeline need.
 
-Kept apart from ``store`` so that the one module that writes stays small enough to review.
+Kept apart from the writers (``catalogue``, ``areas``, ``deliveries``, ``review``), so that
+each module that writes to schema ``lagesbild`` stays small enough to review.
 """
 
 from __future__ import annotations

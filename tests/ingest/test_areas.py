@@ -12,13 +12,12 @@ import shapely
 from numpy.testing import assert_allclose
 
 from lagesbild_geo.errors import InputError
+from lagesbild_geo.ingest.area_geometry import measure_gaps_and_overlaps, neighbours
 from lagesbild_geo.ingest.areas import (
     AreaCodeError,
     AreaCrsError,
     AreaGeometryError,
     AreaReport,
-    measure_gaps_and_overlaps,
-    neighbours,
     parent_levels,
     read_area_file,
 )

@@ -11,19 +11,12 @@ import pytest
 from numpy.testing import assert_allclose
 
 from lagesbild_geo.errors import DeliveryRefusedError, Problem
+from lagesbild_geo.ingest.periods import iso_week_start, parse_date, parse_period, parse_time
+from lagesbild_geo.ingest.positions import resolve_crs
 from lagesbild_geo.ingest.read import RawTable, read_table
-from lagesbild_geo.ingest.validate import (
-    AggregatedDelivery,
-    Catalogue,
-    EventDelivery,
-    iso_week_start,
-    parse_date,
-    parse_period,
-    parse_time,
-    resolve_crs,
-    validate,
-    weeks_in_year,
-)
+from lagesbild_geo.ingest.shapes import AggregatedDelivery, Catalogue, EventDelivery
+from lagesbild_geo.ingest.validate import validate
+from lagesbild_geo.weeks import weeks_in_year
 
 DATA = Path(__file__).parents[1] / "data"
 GOOD = DATA / "good"

@@ -13,6 +13,7 @@ import pytest
 from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.server.statements import COUNT_TABLES
 from lagesbild_geo.store import deliveries as store
+from lagesbild_geo.store.review import change_status
 from tests.publish_data import NEVER_PUBLISHED_MIN, SMALL_CELL, load
 
 K = 5
@@ -207,7 +208,7 @@ def test_version_moves_with_reviews_only(loaded):
     )
     delivery_id, _ = store.save_delivery(conn, new)
     assert publish.read_state(conn).version == before
-    store.change_status(conn, delivery_id, "approve", by_whom="granskare", k=K)
+    change_status(conn, delivery_id, "approve", by_whom="granskare", k=K)
     state = publish.read_state(conn)
     assert state.version == before + 1
     _assert_counts_follow_the_observations(conn)
@@ -215,7 +216,7 @@ def test_version_moves_with_reviews_only(loaded):
         "SELECT count(*) FROM publish.observations WHERE indicator = 'narkotika' AND value = 12"
     ).fetchone()
     assert n == 60
-    store.change_status(conn, delivery_id, "withdraw", by_whom="polisen", actor_id="polisen")
+    change_status(conn, delivery_id, "withdraw", by_whom="polisen", actor_id="polisen")
     assert publish.read_state(conn).version == before + 2
     _assert_counts_follow_the_observations(conn)
     (n,) = conn.execute(

@@ -6,7 +6,7 @@ import pytest
 
 from lagesbild_geo.errors import ConflictError, InputError, NotFoundError
 from lagesbild_geo.ingest.pipeline import ingest_file
-from lagesbild_geo.store import deliveries as store
+from lagesbild_geo.store.review import change_status
 
 TODAY = date(2026, 11, 20)
 
@@ -26,7 +26,7 @@ def _approved_total(conn) -> int:
 def test_approve_records_who_and_when_and_publishes(ready_conn, tmp_path):
     d = _deliver(ready_conn, tmp_path, "a.csv", "1101,2026-W07,ran,4\n")
     assert _approved_total(ready_conn) == 0
-    store.change_status(ready_conn, d, "approve", by_whom="granskare.anna")
+    change_status(ready_conn, d, "approve", by_whom="granskare.anna")
     status, by, at = ready_conn.execute(
         "SELECT status, reviewed_by, reviewed_at FROM lagesbild.delivery WHERE id = %s", (d,)
     ).fetchone()
@@ -42,26 +42,26 @@ def test_approve_records_who_and_when_and_publishes(ready_conn, tmp_path):
 def test_reject_needs_a_reason_and_never_publishes(ready_conn, tmp_path):
     d = _deliver(ready_conn, tmp_path, "a.csv", "1101,2026-W07,ran,4\n")
     with pytest.raises(InputError, match="reason"):
-        store.change_status(ready_conn, d, "reject", by_whom="anna", reason="  ")
-    store.change_status(ready_conn, d, "reject", by_whom="anna", reason="Fel vecka")
+        change_status(ready_conn, d, "reject", by_whom="anna", reason="  ")
+    change_status(ready_conn, d, "reject", by_whom="anna", reason="Fel vecka")
     assert _approved_total(ready_conn) == 0
     with pytest.raises(ConflictError, match="is rejected"):
-        store.change_status(ready_conn, d, "approve", by_whom="anna")
+        change_status(ready_conn, d, "approve", by_whom="anna")
 
 
 def test_unknown_delivery_is_named(ready_conn):
     with pytest.raises(NotFoundError, match="Delivery 999"):
-        store.change_status(ready_conn, 999, "approve", by_whom="anna")
+        change_status(ready_conn, 999, "approve", by_whom="anna")
 
 
 def test_a_correction_replaces_the_delivery_it_names_when_approved(ready_conn, tmp_path):
     old = _deliver(ready_conn, tmp_path, "a.csv", "1101,2026-W07,ran,4\n1102,2026-W07,ran,1\n")
-    store.change_status(ready_conn, old, "approve", by_whom="anna")
+    change_status(ready_conn, old, "approve", by_whom="anna")
     new = _deliver(
         ready_conn, tmp_path, "b.csv", "1101,2026-W07,ran,5\n1102,2026-W07,ran,1\n", replaces=old
     )
     assert _approved_total(ready_conn) == 5  # the old one shows until the correction is approved
-    store.change_status(ready_conn, new, "approve", by_whom="anna")
+    change_status(ready_conn, new, "approve", by_whom="anna")
     statuses = dict(
         ready_conn.execute("SELECT id, status FROM lagesbild.delivery ORDER BY id").fetchall()
     )
@@ -84,14 +84,14 @@ def test_only_the_owner_replaces(ready_conn, tmp_path):
 
 def test_withdraw_is_the_owners_right(ready_conn, tmp_path):
     d = _deliver(ready_conn, tmp_path, "a.csv", "1101,2026-W07,ran,4\n")
-    store.change_status(ready_conn, d, "approve", by_whom="anna")
+    change_status(ready_conn, d, "approve", by_whom="anna")
     with pytest.raises(ConflictError, match="only its owner"):
-        store.change_status(ready_conn, d, "withdraw", by_whom="x", actor_id="vaktbolaget")
+        change_status(ready_conn, d, "withdraw", by_whom="x", actor_id="vaktbolaget")
     assert _approved_total(ready_conn) == 4
-    store.change_status(ready_conn, d, "withdraw", by_whom="polisen", actor_id="polisen")
+    change_status(ready_conn, d, "withdraw", by_whom="polisen", actor_id="polisen")
     assert _approved_total(ready_conn) == 0
     with pytest.raises(ConflictError, match="is withdrawn"):
-        store.change_status(ready_conn, d, "approve", by_whom="anna")
+        change_status(ready_conn, d, "approve", by_whom="anna")
 
 
 def test_a_correction_identical_to_a_delivery_is_refused(ready_conn, tmp_path):
