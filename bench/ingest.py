@@ -139,6 +139,7 @@ def _load(scratch: str) -> None:
     from lagesbild_geo.catalogue import load_catalogue
     from lagesbild_geo.db.connection import migrate
     from lagesbild_geo.ingest.pipeline import import_areas
+    from lagesbild_geo.publish import publication
     from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
 
     with psycopg.connect(scratch) as conn:
@@ -157,6 +158,7 @@ def _load(scratch: str) -> None:
             crs=areas.crs,
         )
         import_areas(conn, [level3], source=str(AREAS.name), report={})
+        publication.refresh(conn)
         upsert_actor(conn, *ACTOR)
         conn.commit()
 

@@ -144,11 +144,14 @@ def ready_conn(pg_conn):
     from lagesbild_geo.catalogue import load_catalogue
     from lagesbild_geo.demo.history import ACTORS, read_demo_layer
     from lagesbild_geo.ingest.pipeline import import_areas
+    from lagesbild_geo.publish import publication
     from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
 
     sync_catalogue(pg_conn, load_catalogue())
     level3, parents = read_demo_layer()
-    import_areas(pg_conn, [parents, level3], source="test", report={})
+    with pg_conn.transaction():
+        import_areas(pg_conn, [parents, level3], source="test", report={})
+        publication.refresh(pg_conn)
     for actor_id, (kind, name) in ACTORS.items():
         upsert_actor(pg_conn, actor_id, kind, name)
     return pg_conn

@@ -28,10 +28,11 @@ import pandas as pd
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.demo.history import ACTORS
 from lagesbild_geo.ingest.pipeline import import_areas
+from lagesbild_geo.publish import publication
+from lagesbild_geo.publish.review import change_status
 from lagesbild_geo.store import deliveries as store
 from lagesbild_geo.store import reads as queries
 from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
-from lagesbild_geo.store.review import change_status
 
 AREAS_FILE = Path(__file__).resolve().parents[1] / "areas" / "lagesby_nyko.gpkg"
 FIRST_WEEK = date(2025, 12, 29)  # Monday of 2026-W01
@@ -71,7 +72,9 @@ def _deliver(conn, actor, name, rows, shape="aggregated"):
 def load(conn, k: int = 5) -> dict:
     """Load catalogue, areas, actors and deliveries; return the ids of what was delivered."""
     sync_catalogue(conn, load_catalogue())
-    import_areas(conn, read_areas(), source="test", report={}, k=k)
+    with conn.transaction():
+        import_areas(conn, read_areas(), source="test", report={})
+        publication.refresh(conn, k)
     for actor_id, (kind, name) in ACTORS.items():
         upsert_actor(conn, actor_id, kind, name)
     codes = queries.area_codes(conn)

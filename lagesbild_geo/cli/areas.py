@@ -54,6 +54,7 @@ def areas_import(
     """
     from lagesbild_geo.ingest.areas import parent_levels, read_area_file
     from lagesbild_geo.ingest.pipeline import import_areas
+    from lagesbild_geo.publish import publication
 
     prefixes = tuple(int(p) for p in level_prefixes.split(","))
     layer_ = read_area_file(
@@ -70,14 +71,11 @@ def areas_import(
     parents = parent_levels(layer_.frame, prefixes)
     for warning in layer_.report.warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
-    with connect(ctx) as conn:
+    with connect(ctx) as conn, conn.transaction():
         n = import_areas(
-            conn,
-            [parents, layer_.frame],
-            source=str(file),
-            report=layer_.report.to_dict(),
-            k=settings_of(ctx).k,
+            conn, [parents, layer_.frame], source=str(file), report=layer_.report.to_dict()
         )
+        publication.refresh(conn, settings_of(ctx).k)  # the public layers, in one transaction
     click.echo(layer_.report.summary())
     click.echo(f"Imported {n} level-3 areas from {file}.")
 

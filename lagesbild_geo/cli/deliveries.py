@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from lagesbild_geo.cli.common import connect, handle_errors, settings_of
+from lagesbild_geo.publish.review import change_status
 from lagesbild_geo.store import reads as queries
-from lagesbild_geo.store.review import change_status
 from lagesbild_geo.weeks import iso_week
 
 
@@ -101,7 +101,7 @@ def _change_status(
     actor_id: str | None = None,
 ) -> None:
     """Apply ``action`` to the delivery (the publication follows with k from the settings) and
-    say who did it; ``store.review.change_status`` refuses what the status does not allow.
+    say who did it; ``store.review.set_status`` refuses what the status does not allow.
     """
     with connect(ctx) as conn:
         change_status(

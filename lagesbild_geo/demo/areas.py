@@ -26,10 +26,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from lagesbild_geo.ingest.area_geometry import neighbours
 from lagesbild_geo.ingest.areas import FRAME_COLUMNS, parent_levels
 
-__all__ = ["make_demo_areas", "write_demo_areas", "neighbours", "level_names", "main"]
+__all__ = ["make_demo_areas", "write_demo_areas", "level_names", "main"]
 
 DEFAULT_SEED = 2026
 CENTRE = (620_000.0, 6_580_000.0)  # SWEREF 99 TM, in the Mälaren valley

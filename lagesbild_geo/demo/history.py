@@ -36,8 +36,9 @@ from lagesbild_geo.demo.areas import DEFAULT_PATH, LEVEL_PREFIXES, level_names, 
 from lagesbild_geo.ingest.area_geometry import neighbours
 from lagesbild_geo.ingest.areas import parent_levels
 from lagesbild_geo.ingest.pipeline import import_areas, ingest_file
+from lagesbild_geo.publish import publication
+from lagesbild_geo.publish.review import change_status
 from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
-from lagesbild_geo.store.review import change_status
 from lagesbild_geo.weeks import iso_week
 
 DEFAULT_SEED = 7
@@ -223,7 +224,9 @@ def load_demo(
     catalogue = load_catalogue()
     sync_catalogue(conn, catalogue)
     level3, parents = read_demo_layer()
-    import_areas(conn, [parents, level3], source="demo: Lägesby kommun", report={"demo": True}, k=k)
+    with conn.transaction():
+        import_areas(conn, [parents, level3], source="demo: Lägesby kommun", report={"demo": True})
+        publication.refresh(conn, k)
     for actor_id, (kind, name) in ACTORS.items():
         upsert_actor(conn, actor_id, kind, name)
 

@@ -108,13 +108,12 @@ def import_areas(
     *,
     source: str,
     report: dict,
-    k: int | None = None,
 ) -> int:
     """Replace the area layer (all levels, checked by ``ingest.areas``); return the level-3
     count. The locator saved with it is built here, on the areas as the store wrote them, so
     that the next ingest loads it instead of building it (``store.areas.replace_areas``)."""
     return store_areas.replace_areas(
-        conn, levels, source=source, report=report, index=_locator_bytes, k=k
+        conn, levels, source=source, report=report, index=_locator_bytes
     )
 
 

@@ -30,14 +30,13 @@ def replace_areas(
     source: str,
     report: dict,
     index: AreaIndex,
-    k: int | None = None,
 ) -> int:
     """Replace the whole area layer (all levels) in one transaction; return the level-3 count.
 
     Each frame has code, name, level, parent_code, population and geometry (EPSG:3006).
-    Refused when stored observations refer to a level-3 code the new layer lacks. The public
-    layers are rebuilt in the same transaction (``publish.refresh``, with ``k`` or, when
-    ``None``, the k of the last publication), so they never show old and new areas mixed.
+    Refused when stored observations refer to a level-3 code the new layer lacks. The caller
+    rebuilds the public layers in the same transaction (``publish.publication.refresh``), so
+    they never show old and new areas mixed: ``publish/`` is the only writer to schema publish.
     ``index`` builds the area locator saved with the import, from the areas as stored.
     """
     frames = [f for f in levels if len(f)]
@@ -82,5 +81,4 @@ def replace_areas(
             (source, json.dumps(report, ensure_ascii=False), locator, locator_format),
         )
         (n,) = conn.execute("SELECT count(*) FROM lagesbild.area WHERE level = 3").fetchone()
-        conn.execute("SELECT publish.refresh(%s)", (k,))
     return n

@@ -1,10 +1,14 @@
 """Change a delivery's status in schema ``lagesbild``: approve, reject, withdraw.
 
-A review changes one delivery (and the one a correction replaces) and logs who and when, in
-one transaction together with the rebuild of the public layers it affects.
+A review changes one delivery (and the one a correction replaces) and logs who and when. The
+public layers follow in the same transaction, but not from here: ``publish.review`` calls
+:func:`set_status` and then rebuilds what the change touched, because ``publish/`` is the
+only writer to schema ``publish``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import psycopg
 
@@ -19,7 +23,16 @@ TRANSITIONS = {
 }
 
 
-def change_status(
+@dataclass(frozen=True)
+class StatusChange:
+    """What a status change did: the new status, and the deliveries whose weeks the public
+    layers must be rebuilt for (empty when the set of approved data did not change)."""
+
+    status: str
+    republish: tuple[int, ...] = ()
+
+
+def set_status(
     conn: psycopg.Connection,
     delivery_id: int,
     action: str,
@@ -27,19 +40,13 @@ def change_status(
     by_whom: str,
     reason: str | None = None,
     actor_id: str | None = None,
-    k: int | None = None,
-) -> str:
-    """Approve, reject or withdraw a delivery; return its new status.
+) -> StatusChange:
+    """Approve, reject or withdraw a delivery, in schema ``lagesbild`` only.
 
     Approving a correction marks the delivery it names as ``replaced``, in the same
     transaction, so the picture never shows both or neither. Withdrawing is the owner's
-    right: ``actor_id`` must be the delivery's actor.
-
-    When the set of approved data changes (an approval, or withdrawing an approved delivery),
-    the public layers are rebuilt in the same transaction by ``publish.refresh`` for the weeks
-    the delivery (and the one it replaces) covers: the published picture changes exactly when
-    the review does, never half. ``k`` is the suppression threshold (``None``: the k of the
-    last publication).
+    right: ``actor_id`` must be the delivery's actor. The caller rebuilds the public layers
+    for :attr:`StatusChange.republish` in the same transaction (``publish.review``).
     """
     if action not in TRANSITIONS:
         raise InputError(f"Unknown action {action!r}; use approve, reject or withdraw")
@@ -89,9 +96,6 @@ def change_status(
             # guessing one, it reads the observations delivery by delivery through their
             # BRIN index (migration 0009), ~1 s per review on the demo instead of ~0.1 s.
             conn.execute("ANALYZE lagesbild.delivery")
-            conn.execute(
-                "SELECT publish.refresh(%s, min(first_week), max(last_week))"
-                " FROM lagesbild.delivery WHERE id IN (%s, %s)",
-                (k, delivery_id, replaces_id if action == "approve" else delivery_id),
-            )
-    return new_status
+            touched = (delivery_id, replaces_id) if action == "approve" else (delivery_id,)
+            return StatusChange(new_status, tuple(i for i in touched if i is not None))
+    return StatusChange(new_status)

@@ -14,10 +14,11 @@ import psycopg
 import pytest
 
 from lagesbild_geo.analysis import run as analysis
-from lagesbild_geo.analysis.params import PATTERN_SV, iso_week, parse_params
+from lagesbild_geo.analysis.params import PATTERN_SV, parse_params
 from lagesbild_geo.demo.history import plan_patterns, read_demo_layer, weeks_of_history
 from lagesbild_geo.errors import InputError
 from lagesbild_geo.publish import publication as publish
+from lagesbild_geo.weeks import iso_week
 from tests.conftest import PG_PASSWORD, PG_USER
 
 READER_PASSWORD = "reader-test-pw"  # the same as test_server_features.py (the role is global)

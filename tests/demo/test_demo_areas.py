@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import shapely
 
-from lagesbild_geo.demo.areas import make_demo_areas, neighbours, write_demo_areas
-from lagesbild_geo.ingest.area_geometry import measure_gaps_and_overlaps
+from lagesbild_geo.demo.areas import make_demo_areas, write_demo_areas
+from lagesbild_geo.ingest.area_geometry import measure_gaps_and_overlaps, neighbours
 from lagesbild_geo.ingest.areas import read_area_file
 
 COMMITTED = Path(__file__).resolve().parents[2] / "areas" / "lagesby_nyko.gpkg"

@@ -11,9 +11,9 @@ import psycopg
 import pytest
 
 from lagesbild_geo.publish import publication as publish
+from lagesbild_geo.publish.review import change_status
 from lagesbild_geo.server.statements import COUNT_TABLES
 from lagesbild_geo.store import deliveries as store
-from lagesbild_geo.store.review import change_status
 from tests.publish_data import NEVER_PUBLISHED_MIN, SMALL_CELL, load
 
 K = 5

@@ -6,7 +6,7 @@ import pytest
 
 from lagesbild_geo.errors import ConflictError, InputError, NotFoundError
 from lagesbild_geo.ingest.pipeline import ingest_file
-from lagesbild_geo.store.review import change_status
+from lagesbild_geo.publish.review import change_status
 
 TODAY = date(2026, 11, 20)
 

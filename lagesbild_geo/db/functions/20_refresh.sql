@@ -5,7 +5,7 @@
 -- published is decided by the rules in 10_suppression.sql.
 --
 -- publish.refresh is called in the transaction of every review that changes the approved data
--- (store.review.change_status), of every area import (store.areas.replace_areas) and by
+-- (publish.review.change_status), of every area import (its caller, after store.areas) and by
 -- `lagesbild publish refresh`.
 
 -- Rebuild the observations of weeks [lo, hi] (all weeks when lo/hi are NULL), then their
