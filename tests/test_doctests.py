@@ -1,7 +1,8 @@
 """The docstring examples are tests: pytest collects them from the package itself.
 
 They used to run only through hand-written ``doctest.testmod`` calls in five statistics tests,
-so the examples in ``ingest/aggregate.py`` and ``ingest/areas.py`` never ran (issue 10, item 7).
+so the examples in ``ingest/aggregate.py`` and the area layer's (now
+``ingest/area_geometry.py``) never ran (issue 10, item 7).
 Now ``--doctest-modules`` with ``lagesbild_geo`` among the test paths (pyproject.toml) makes
 every example a test item, ``lagesbild_geo/stats/hotspots.py::...gi_star`` and so on. This file
 keeps what the removed calls asserted: the modules still carry examples, and the configuration
@@ -26,7 +27,7 @@ WITH_EXAMPLES = [
     "lagesbild_geo.stats.trends",
     "lagesbild_geo.stats.early_warning",
     "lagesbild_geo.ingest.aggregate",
-    "lagesbild_geo.ingest.areas",
+    "lagesbild_geo.ingest.area_geometry",
 ]
 
 

@@ -9,14 +9,17 @@ The processor and the job manager are exercised without a server (pygeoapi's API
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import pkgutil
 
 import psycopg
 import pytest
 from pygeoapi.process.base import ProcessorExecuteError
 from pygeoapi.util import JobStatus
 
+import lagesbild_geo
 import processes.common
 from lagesbild_geo import errors
 from lagesbild_geo.db.cluster import ClusterError
@@ -31,6 +34,7 @@ from lagesbild_geo.errors import (
     error_response,
     log_error,
 )
+from lagesbild_geo.ingest.areas import AreaCodeError, AreaCrsError, AreaFileError, AreaGeometryError
 from lagesbild_geo.server.errors import (
     DatabaseUnavailableProviderError,
     database_unavailable,
@@ -48,6 +52,10 @@ TABLE = [
     (ConflictError, 409, "Conflict", 4),
     (DatabaseUnavailableError, 503, "ServiceUnavailable", 5),
     (ClusterError, 500, "NoApplicableCode", 1),
+    (AreaFileError, 400, "InvalidParameterValue", 2),
+    (AreaCrsError, 400, "InvalidParameterValue", 2),
+    (AreaCodeError, 400, "InvalidParameterValue", 2),
+    (AreaGeometryError, 400, "InvalidParameterValue", 2),
 ]
 
 
@@ -62,7 +70,14 @@ def _subclasses(cls):
         yield from _subclasses(sub)
 
 
+def _import_every_module() -> None:
+    """Import the whole package, so that every error class defined anywhere is known."""
+    for info in pkgutil.walk_packages(lagesbild_geo.__path__, "lagesbild_geo."):
+        importlib.import_module(info.name)
+
+
 def test_the_table_covers_every_error_of_the_package():
+    _import_every_module()
     listed = {row[0] for row in TABLE}
     found = {c for c in _subclasses(LagesbildError) if c.__module__.startswith("lagesbild_geo")}
     assert found <= listed, sorted(c.__name__ for c in found - listed)
