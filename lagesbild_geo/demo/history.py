@@ -32,6 +32,7 @@ import psycopg
 import shapely
 
 from lagesbild_geo.catalogue import load_catalogue
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.demo.areas import DEFAULT_PATH, LEVEL_PREFIXES, level_names, make_demo_areas
 from lagesbild_geo.ingest.area_geometry import neighbours
 from lagesbild_geo.ingest.areas import parent_levels
@@ -213,7 +214,7 @@ def load_demo(
     progress: Callable[[int], None] | None = None,
 ) -> DemoSummary:
     """Load the demo layer, actors and the whole history into an empty database."""
-    (n,) = conn.execute("SELECT count(*) FROM lagesbild.delivery").fetchone()
+    (n,) = one(conn, "SELECT count(*) FROM lagesbild.delivery")
     if n:
         from lagesbild_geo.errors import ConflictError
 

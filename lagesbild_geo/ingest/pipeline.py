@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lagesbild_geo.catalogue import IndicatorCatalogue, load_catalogue
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import ConflictError, DeliveryRefusedError, Problem
 from lagesbild_geo.ingest.aggregate import count_cells
 from lagesbild_geo.ingest.locate import LOCATOR_FORMAT, AreaLocator
@@ -83,7 +84,7 @@ class _LocatorCache:
         self._locator: Future[AreaLocator] | None = None
 
     def prepare(self, conn: psycopg.Connection, pool: Executor) -> Future[AreaLocator]:
-        key = conn.execute("SELECT count(*), max(id) FROM lagesbild.area_import").fetchone() + (
+        key = one(conn, "SELECT count(*), max(id) FROM lagesbild.area_import") + (
             conn.info.dbname,
             conn.info.host,
             conn.info.port,

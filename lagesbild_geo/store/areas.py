@@ -16,6 +16,7 @@ import pandas as pd
 import psycopg
 import shapely
 
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import ConflictError
 from lagesbild_geo.store import reads as queries
 
@@ -80,5 +81,5 @@ def replace_areas(
             " VALUES (%s, %s, %s, %s)",
             (source, json.dumps(report, ensure_ascii=False), locator, locator_format),
         )
-        (n,) = conn.execute("SELECT count(*) FROM lagesbild.area WHERE level = 3").fetchone()
+        (n,) = one(conn, "SELECT count(*) FROM lagesbild.area WHERE level = 3")
     return n
