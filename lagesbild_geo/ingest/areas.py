@@ -32,7 +32,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from lagesbild_geo.errors import InputError, Problem
-from lagesbild_geo.ingest.area_geometry import measure_gaps_and_overlaps, to_multipolygon
+from lagesbild_geo.ingest.area_geometry import Piece, measure_gaps_and_overlaps, to_multipolygon
 
 TARGET_CRS = CRS.from_epsg(3006)
 AREA_LEVEL = 3
@@ -75,8 +75,8 @@ class AreaReport:
     crs_in: str
     feature_count: int
     repaired: list[str] = field(default_factory=list)
-    gaps: list[dict] = field(default_factory=list)
-    overlaps: list[dict] = field(default_factory=list)
+    gaps: list[Piece] = field(default_factory=list)
+    overlaps: list[Piece] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
