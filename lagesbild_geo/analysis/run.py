@@ -234,6 +234,7 @@ def _weights(cube: Cube, keep: np.ndarray, params: Params):
         if params.weights == "queen":
             w = queen_weights(geoms, ids)
         elif params.weights == "distance_band":
+            assert params.distance_m is not None, "parse_params refuses a band without distance"
             w = distance_band_weights(geoms, params.distance_m, ids)
         else:
             w = knn_weights(geoms, params.k_neighbours, ids)
