@@ -130,7 +130,11 @@ def input_schema(name: str, process: str) -> dict:
     value = default(name, process)
     if name in LIMITS:
         kind, low, high = LIMITS[name]
-        schema = {"type": "integer" if kind is int else "number", "minimum": low, "maximum": high}
+        schema: dict[str, object] = {
+            "type": "integer" if kind is int else "number",
+            "minimum": low,
+            "maximum": high,
+        }
     elif name in CHOICES:
         schema = {"type": "string", "enum": list(CHOICES[name])}
     elif name in FLAGS:

@@ -54,6 +54,7 @@ from lagesbild_geo.analysis.params import (
     Params,
     parse_params,
 )
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import InputError
 from lagesbild_geo.stats import emerging, hotspots, trends
 from lagesbild_geo.stats.early_warning import early_warning
@@ -90,7 +91,7 @@ def load_cube(conn: psycopg.Connection, params: Params) -> Cube:
     """Read the public tables in one read-only snapshot and build the cube."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        version, k = conn.execute("SELECT version, k FROM publish.state").fetchone()
+        version, k = one(conn, "SELECT version, k FROM publish.state")
         catalogue = {
             r[0]: {"id": r[0], "name_sv": r[1], "name_en": r[2], "unit": r[3]}
             for r in conn.execute("SELECT id, name_sv, name_en, unit FROM publish.indicators")
@@ -98,11 +99,12 @@ def load_cube(conn: psycopg.Connection, params: Params) -> Cube:
         _check_indicators(params, catalogue)
         kinds = list(params.actor_kinds)
         inds = list(params.indicators)
-        (newest,) = conn.execute(
+        (newest,) = one(
+            conn,
             "SELECT max(last_week) FROM publish.approved_deliveries"
             " WHERE indicators && %s AND actor_kind = ANY(%s)",
             (inds, kinds),
-        ).fetchone()
+        )
         if newest is None:
             raise InputError(
                 f"There is no published data for {', '.join(inds)} from actor kind(s) "
@@ -232,6 +234,7 @@ def _weights(cube: Cube, keep: np.ndarray, params: Params):
         if params.weights == "queen":
             w = queen_weights(geoms, ids)
         elif params.weights == "distance_band":
+            assert params.distance_m is not None, "parse_params refuses a band without distance"
             w = distance_band_weights(geoms, params.distance_m, ids)
         else:
             w = knn_weights(geoms, params.k_neighbours, ids)

@@ -10,6 +10,7 @@ import click
 from lagesbild_geo.cli.analysis import analyse_cmd
 from lagesbild_geo.cli.common import connect, handle_errors, settings_of
 from lagesbild_geo.cli.db import db_up
+from lagesbild_geo.db.connection import one
 
 
 @click.command("demo")
@@ -53,7 +54,7 @@ def up_cmd(ctx, no_serve) -> None:
     running."""
     ctx.invoke(db_up)
     with connect(ctx) as conn:
-        (n,) = conn.execute("SELECT count(*) FROM lagesbild.delivery").fetchone()
+        (n,) = one(conn, "SELECT count(*) FROM lagesbild.delivery")
         if n == 0:
             summary = _run_demo(conn, 7, settings_of(ctx).k)
             click.echo(

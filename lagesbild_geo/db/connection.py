@@ -14,6 +14,8 @@ from collections.abc import Callable
 from importlib import resources
 
 import psycopg
+from psycopg.abc import Params, QueryNoTemplate
+from psycopg.rows import TupleRow
 
 from lagesbild_geo.db.cluster import Cluster
 from lagesbild_geo.errors import DatabaseUnavailableError
@@ -49,6 +51,20 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
         return psycopg.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailableError(f"Cannot reach PostgreSQL: {exc}".strip()) from exc
+
+
+def one(conn: psycopg.Connection, query: QueryNoTemplate, params: Params | None = None) -> TupleRow:
+    """The row of a query that always returns exactly one (an aggregate such as ``count(*)``,
+    ``publish.state``, a function call, ``INSERT ... RETURNING``).
+
+    ``fetchone()`` is typed ``Optional`` because a query in general may return nothing; here
+    no row means the database is not what the code expects, said plainly instead of as
+    "cannot unpack NoneType".
+    """
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"Expected one row, got none from: {query!r}")
+    return row
 
 
 def migration_files() -> list[tuple[str, str]]:

@@ -214,8 +214,8 @@ def _codes(sites: np.ndarray) -> np.ndarray:
     codes = np.empty(len(sites), dtype=object)
     groups = {"1": town[np.argsort(angle[town], kind="stable")]}
     outer = rural[np.argsort(angle[rural], kind="stable")]
-    for d, district in enumerate(np.array_split(outer, 3), start=2):
-        groups[str(d)] = district
+    for d, outer_sites in enumerate(np.array_split(outer, 3), start=2):
+        groups[str(d)] = outer_sites
     for district, members in groups.items():
         if district == "1":
             parts = np.array_split(members, 4)

@@ -32,6 +32,7 @@ import psycopg
 import shapely
 
 from lagesbild_geo.catalogue import load_catalogue
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.demo.areas import DEFAULT_PATH, LEVEL_PREFIXES, level_names, make_demo_areas
 from lagesbild_geo.ingest.area_geometry import neighbours
 from lagesbild_geo.ingest.areas import parent_levels
@@ -213,7 +214,7 @@ def load_demo(
     progress: Callable[[int], None] | None = None,
 ) -> DemoSummary:
     """Load the demo layer, actors and the whole history into an empty database."""
-    (n,) = conn.execute("SELECT count(*) FROM lagesbild.delivery").fetchone()
+    (n,) = one(conn, "SELECT count(*) FROM lagesbild.delivery")
     if n:
         from lagesbild_geo.errors import ConflictError
 
@@ -338,16 +339,16 @@ def _deliveries(level3, weeks, patterns, rng, folder: Path):
     # School results once a year, social services every quarter, the safety survey yearly.
     for actor, indicator, iso_weeks, suffix, share, denominators in SHARE_DELIVERIES:
         for week in (w for w in weeks if w.isocalendar()[1] in iso_weeks):
-            rows = pd.DataFrame(
+            shares = pd.DataFrame(
                 {"område": codes, "vecka": iso_week(week), "indikator": indicator,
                  "nämnare": denominators(pop, rng)}
             )  # fmt: skip
-            rows.insert(3, "täljare", rng.binomial(rows["nämnare"], share))
+            shares.insert(3, "täljare", rng.binomial(shares["nämnare"], share))
             path = folder / f"{actor}_{iso_week(week)}.{suffix}"
             if suffix == "xlsx":
-                rows.to_excel(path, index=False)
+                shares.to_excel(path, index=False)
             else:
-                rows.to_csv(path, index=False)
+                shares.to_csv(path, index=False)
             yield _Step(f"{actor}-{week}", actor, path)
 
 
@@ -384,7 +385,8 @@ def _events(level3, rates, counts, actor, cols, block, rng) -> list[dict]:
 def _points_in(geom, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """n random points inside geom (rejection sampling in its bounding box)."""
     minx, miny, maxx, maxy = geom.bounds
-    xs, ys = [], []
+    xs: list[float] = []
+    ys: list[float] = []
     shapely.prepare(geom)
     while len(xs) < n:
         cx = rng.uniform(minx, maxx, 4 * n)

@@ -23,6 +23,9 @@ from pandas.arrays import ArrowExtensionArray
 WEEKDAYS = 7
 HOURS = 24
 
+#: A key column ``count_cells`` takes: numpy values, Arrow strings or a ``pandas.Categorical``.
+type Keys = np.ndarray | pd.Categorical | ArrowExtensionArray | pa.Array | pa.ChunkedArray
+
 
 def _codes(values, name: str) -> tuple[np.ndarray, pd.Index]:
     """Sorted integer codes of a key column; missing keys are refused, not silently dropped.
@@ -33,6 +36,7 @@ def _codes(values, name: str) -> tuple[np.ndarray, pd.Index]:
     """
     if isinstance(values, pd.Series):
         values = values.array
+    uniques: pd.Index | list | np.ndarray  # made an Index at the end, whichever it is
     if isinstance(values, pd.Categorical) and values.categories.is_monotonic_increasing:
         codes = np.asarray(values.codes)
         uniques = values.categories
@@ -98,7 +102,7 @@ def _cells(keys: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.nda
     a sparse one is hashed.
     """
     space = int(np.prod(sizes, dtype=np.int64))
-    key = np.zeros(len(keys[0]), dtype=_index_type(space))
+    key: np.ndarray = np.zeros(len(keys[0]), dtype=_index_type(space))
     for codes, size in zip(keys, sizes, strict=True):
         key *= size
         key += codes
@@ -106,7 +110,7 @@ def _cells(keys: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.nda
     if space <= max(4 * len(key), 1 << 16):
         counts = np.bincount(key, minlength=space)
         cells = np.flatnonzero(counts)
-        slot = (np.cumsum(counts > 0) - 1).astype(index)
+        slot: np.ndarray = (np.cumsum(counts > 0) - 1).astype(index)
         return slot[key], cells, counts[cells]
     inverse, cells = pd.factorize(key, sort=True)  # hash-based: faster than np.unique's sort
     inverse = inverse.astype(index)
@@ -115,7 +119,7 @@ def _cells(keys: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.nda
 
 def _distribution(cell: np.ndarray, bins: np.ndarray, width: int, cells: int) -> np.ndarray:
     """(cells, width) counts of each cell's events per bin."""
-    joint = cell.astype(_index_type(cells * width)) * width
+    joint: np.ndarray = cell.astype(_index_type(cells * width)) * width
     joint += bins
     return np.bincount(joint, minlength=cells * width).reshape(cells, width)
 
@@ -205,8 +209,8 @@ class EventCells:
 
 
 def count_cells(
-    area_code: np.ndarray,
-    indicator: np.ndarray,
+    area_code: Keys,
+    indicator: Keys,
     week_start: np.ndarray,
     weekday: np.ndarray,
     hour: np.ndarray,

@@ -8,6 +8,8 @@ functions on GeoDataFrames in metres (EPSG:3006); nothing is read or refused her
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -16,9 +18,16 @@ import shapely
 TOUCH_TOLERANCE_M = 0.01
 
 
+class Piece(TypedDict):
+    """A gap or an overlap: its area and the codes of the areas bordering or sharing it."""
+
+    area_m2: float
+    codes: list[str]
+
+
 def measure_gaps_and_overlaps(
     frame: gpd.GeoDataFrame, *, min_area_m2: float = 1.0
-) -> tuple[list[dict], list[dict]]:
+) -> tuple[list[Piece], list[Piece]]:
     """Gaps enclosed by the areas and overlaps between pairs of areas, in m².
 
     A gap is an interior ring of the union of all areas: land surrounded by areas but in none
@@ -55,7 +64,7 @@ def measure_gaps_and_overlaps(
     )
     hole_areas = shapely.area(holes) if len(holes) else np.array([])
     holes, hole_areas = holes[hole_areas >= min_area_m2], hole_areas[hole_areas >= min_area_m2]
-    gaps = []
+    gaps: list[Piece] = []
     if len(holes):
         hole_idx, area_idx = tree.query(holes, predicate="dwithin", distance=TOUCH_TOLERANCE_M)
         for i, area in enumerate(hole_areas):
@@ -66,7 +75,7 @@ def measure_gaps_and_overlaps(
     pair = left < right
     left, right = left[pair], right[pair]
     areas = shapely.area(shapely.intersection(geoms[left], geoms[right]))
-    overlaps = [
+    overlaps: list[Piece] = [
         {"area_m2": round(float(a), 2), "codes": sorted([codes[i], codes[j]])}
         for i, j, a in zip(left, right, areas, strict=True)
         if a >= min_area_m2

@@ -32,7 +32,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from lagesbild_geo.errors import InputError, Problem
-from lagesbild_geo.ingest.area_geometry import measure_gaps_and_overlaps, to_multipolygon
+from lagesbild_geo.ingest.area_geometry import Piece, measure_gaps_and_overlaps, to_multipolygon
 
 TARGET_CRS = CRS.from_epsg(3006)
 AREA_LEVEL = 3
@@ -75,8 +75,8 @@ class AreaReport:
     crs_in: str
     feature_count: int
     repaired: list[str] = field(default_factory=list)
-    gaps: list[dict] = field(default_factory=list)
-    overlaps: list[dict] = field(default_factory=list)
+    gaps: list[Piece] = field(default_factory=list)
+    overlaps: list[Piece] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -126,7 +126,7 @@ def read_area_file(
     level_field: str | None = None,
     source_crs: str | int | CRS | None = None,
     layer: str | int | None = None,
-    level_prefixes: tuple[int, int] | None = None,
+    level_prefixes: tuple[int, ...] | None = None,
     repair: bool = True,
 ) -> AreaLayer:
     """Read any OGR-readable area file into a clean level-3 layer in SWEREF 99 TM.
@@ -213,7 +213,7 @@ def read_area_file(
     return AreaLayer(frame=out[FRAME_COLUMNS], report=report)
 
 
-def parent_levels(frame: gpd.GeoDataFrame, level_prefixes: tuple[int, int]) -> gpd.GeoDataFrame:
+def parent_levels(frame: gpd.GeoDataFrame, level_prefixes: tuple[int, ...]) -> gpd.GeoDataFrame:
     """Levels 1 and 2 as the dissolve of their level-3 children by code prefix.
 
     Deriving the coarser levels from level 3 (rather than reading them separately) keeps the
@@ -374,6 +374,8 @@ def _check_in_sweden(bounds: np.ndarray, crs_in: CRS, source: str) -> None:
 def _projected_area_of_use(crs_wkt: str) -> tuple[float, float, float, float]:
     crs = CRS.from_wkt(crs_wkt)
     aou = crs.area_of_use
+    if aou is None:  # the callers ask only for a CRS that has one
+        raise ValueError(f"{crs.name} states no area of use")
     to_crs = Transformer.from_crs(4326, crs, always_xy=True)
     return to_crs.transform_bounds(aou.west, aou.south, aou.east, aou.north, densify_pts=21)
 
@@ -416,7 +418,8 @@ def _clean_geometries(
 def _names(names: pd.Series | None, codes: pd.Series) -> np.ndarray:
     if names is None:
         return codes.to_numpy(dtype=object)
-    filled = names.to_numpy(dtype=object, na_value=None)
+    # pandas-stubs type na_value as a Scalar without None; pandas takes any value (even None)
+    filled = names.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
     return np.array([n if n else c for n, c in zip(filled, codes, strict=True)], dtype=object)
 
 
@@ -438,11 +441,11 @@ def _population(
     return pd.array([None if math.isnan(v) else int(v) for v in values], dtype="Int64")
 
 
-def _check_prefixes(level_prefixes: tuple[int, int]) -> tuple[int, int]:
+def _check_prefixes(level_prefixes: tuple[int, ...]) -> tuple[int, int]:
     prefixes = tuple(int(p) for p in level_prefixes)
     if len(prefixes) != 2 or not 0 < prefixes[0] < prefixes[1]:
         raise InputError(
             f"level_prefixes must be two increasing code lengths for levels 1 and 2, "
             f"e.g. (1, 2); got {level_prefixes!r}"
         )
-    return prefixes  # type: ignore[return-value]
+    return prefixes  # two, checked above

@@ -11,7 +11,7 @@ positions (``positions``) and the checks of each delivery shape (``validate``) b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -75,7 +75,7 @@ def distinct(column: pd.Series) -> tuple[np.ndarray, list[str]]:
     return remap[codes], list(merged)
 
 
-def strings(values: list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+def strings(values: Sequence[str | None], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``values[codes]`` as a pandas string array, built in Arrow (10x faster than objects)."""
     return pd.array(pa.array(values, type=pa.string()).take(pa.array(codes)), dtype="str")
 
@@ -88,12 +88,12 @@ def arrow_strings(column: pd.Series) -> pa.Array:
     return pc.fill_null(cells, "") if cells.null_count else cells
 
 
-def parse_distinct(
-    column: pd.Series, parse: Callable[[str], object]
-) -> tuple[np.ndarray, list[object], list[str | None]]:
+def parse_distinct[T](
+    column: pd.Series, parse: Callable[[str], T]
+) -> tuple[np.ndarray, list[T | None], list[str | None]]:
     """Parse each distinct value once: (row codes, parsed values, error per value or None)."""
     codes, values = distinct(column)
-    parsed: list[object] = []
+    parsed: list[T | None] = []
     errors: list[str | None] = []
     for value in values:
         if not value:

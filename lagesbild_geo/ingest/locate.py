@@ -122,7 +122,7 @@ class AreaLocator:
     def __init__(
         self,
         codes: Sequence[str],
-        geometries: Sequence[shapely.Geometry],
+        geometries: Sequence[shapely.Geometry] | np.ndarray,
         *,
         cell_size: float | None = None,
     ):
@@ -152,8 +152,11 @@ class AreaLocator:
         takes ~0.6 s, so the store keeps it beside each area import.
         """
         buf = io.BytesIO()
+        # allow_pickle=False is what from_bytes loads with anyway; said here, it also tells the
+        # type checker that no array name in ``**`` can be the bool parameter.
         np.savez_compressed(
             buf,
+            allow_pickle=False,
             format=np.int64(LOCATOR_FORMAT),
             **{name: np.asarray(value) for name, value in vars(self).items()},
         )

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lagesbild_geo.catalogue import IndicatorCatalogue, load_catalogue
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import ConflictError, DeliveryRefusedError, Problem
 from lagesbild_geo.ingest.aggregate import count_cells
 from lagesbild_geo.ingest.locate import LOCATOR_FORMAT, AreaLocator
@@ -83,7 +84,7 @@ class _LocatorCache:
         self._locator: Future[AreaLocator] | None = None
 
     def prepare(self, conn: psycopg.Connection, pool: Executor) -> Future[AreaLocator]:
-        key = conn.execute("SELECT count(*), max(id) FROM lagesbild.area_import").fetchone() + (
+        key = one(conn, "SELECT count(*), max(id) FROM lagesbild.area_import") + (
             conn.info.dbname,
             conn.info.host,
             conn.info.port,
@@ -331,12 +332,15 @@ def _event_cell_parts(
     order = np.argsort(key, kind="stable")
     events, key = placed[order], key[order]
     wanted = np.linspace(0, len(events), parts + 1)[1:-1].astype(np.int64)
-    cuts = np.unique(np.searchsorted(key, key[wanted])) if len(events) else []
+    cuts: np.ndarray | list[int] = (
+        np.unique(np.searchsorted(key, key[wanted])) if len(events) else []
+    )
     for lo, hi in pairwise([0, *(c for c in cuts if c > 0), len(events)]):
         sel = events[lo:hi]
         cells = count_cells(
-            pd.Categorical.from_codes(rank[area[sel]], codes[by_code]),
-            pd.Categorical.from_codes(ind_rank[sel], ind_names),
+            # from_codes makes the categories an Index anyway; pandas-stubs take only that
+            pd.Categorical.from_codes(rank[area[sel]], pd.Index(codes[by_code])),
+            pd.Categorical.from_codes(ind_rank[sel], pd.Index(ind_names)),
             days[sel].astype("datetime64[D]"),
             weekday[sel],
             hour[sel],

@@ -20,6 +20,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -83,7 +84,7 @@ def read_table(path: str | Path, *, max_rows: int | None = None) -> RawTable:
     return table
 
 
-def _refuse(name: str, reason: str, row: int | None = None) -> None:
+def _refuse(name: str, reason: str, row: int | None = None) -> NoReturn:
     raise DeliveryRefusedError([Problem(name, reason, row=row)])
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from lagesbild_geo.db.connection import cluster_for, database_url
+from lagesbild_geo.db.connection import cluster_for, database_url, one
 from lagesbild_geo.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -55,14 +55,12 @@ class Extents:
 def refresh(conn: psycopg.Connection, k: int | None = None) -> int:
     """Rebuild every public layer from approved data in one transaction; return the version."""
     with conn.transaction():
-        (version,) = conn.execute("SELECT publish.refresh(%s)", (k,)).fetchone()
+        (version,) = one(conn, "SELECT publish.refresh(%s)", (k,))
     return version
 
 
 def read_state(conn: psycopg.Connection) -> State:
-    row = conn.execute(
-        "SELECT version, updated_at, reference_week, k FROM publish.state"
-    ).fetchone()
+    row = one(conn, "SELECT version, updated_at, reference_week, k FROM publish.state")
     return State(*row)
 
 
@@ -76,9 +74,7 @@ def read_extents(conn: psycopg.Connection) -> Extents:
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
         " FROM (SELECT ST_Extent(geom) AS e FROM publish.areas) s"
     ).fetchone()
-    weeks = conn.execute(
-        "SELECT min(week_start), max(week_end) FROM publish.observations"
-    ).fetchone()
+    weeks = one(conn, "SELECT min(week_start), max(week_end) FROM publish.observations")
     bbox = tuple(round(v, 6) for v in box) if box and box[0] is not None else SWEDEN_BBOX
     return Extents(bbox=bbox, first_week=weeks[0], last_week_end=weeks[1])
 

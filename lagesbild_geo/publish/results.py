@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from lagesbild_geo import weeks
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import InputError
 
 
@@ -96,11 +97,12 @@ def save_analysis_run(conn: psycopg.Connection, collection: dict) -> int:
     period = f"{params['period_start']}/{params['period_end']}"
 
     with conn.transaction():
-        (run_id, run_at) = conn.execute(
+        (run_id, run_at) = one(
+            conn,
             "INSERT INTO publish.analysis_runs (process, indicators, period, provenance)"
             " VALUES (%s, %s, %s, %s) RETURNING id, run_at",
             (process, indicators, period, json.dumps(prov, ensure_ascii=False)),
-        ).fetchone()
+        )
         table = sql.Identifier("publish", layer.table)
         conn.execute(
             sql.SQL("DELETE FROM {} WHERE indicator = ANY(%s)").format(table), (indicators,)

@@ -64,7 +64,7 @@ def local_web_assets(data_dir: Path, js_dir: Path) -> dict[str, str]:
         shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(pygeoapi_dir / "static", static)
 
-    available = []
+    available: list[tuple[re.Pattern[str], str]] = []
     for pattern, relative in REPLACEMENTS:
         if (js_dir / relative).is_file():
             available.append((re.compile(pattern), relative))
@@ -76,8 +76,8 @@ def local_web_assets(data_dir: Path, js_dir: Path) -> dict[str, str]:
     for page in (pygeoapi_dir / "templates").rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         local = text
-        for pattern, relative in available:
-            local = pattern.sub(_STATIC_URL + relative, local)
+        for regex, relative in available:
+            local = regex.sub(_STATIC_URL + relative, local)
         if local != text:
             target = templates / page.relative_to(pygeoapi_dir / "templates")
             target.parent.mkdir(parents=True, exist_ok=True)

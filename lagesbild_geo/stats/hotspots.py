@@ -202,7 +202,8 @@ def _binary_matrix(weights) -> tuple[sp.csr_array, tuple[str, ...]]:
     if hasattr(weights, "matrix") and hasattr(weights, "ids"):  # a SpatialWeights
         return weights.matrix, weights.ids
     if sp.issparse(weights):
-        m = sp.csr_array(weights, dtype=float)
+        # scipy-stubs accept a sparse arg1 only with dtype=None; scipy converts it to dtype
+        m = sp.csr_array(weights, dtype=float)  # type: ignore[call-overload]
         m.setdiag(0)
         m.eliminate_zeros()
         m.data[:] = 1.0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -94,7 +95,10 @@ class SpatialWeights:
     @property
     def is_symmetric(self) -> bool:
         """True when *j* neighbour of *i* always implies *i* neighbour of *j*."""
-        return (self.matrix != self.matrix.T).nnz == 0
+        # scipy-stubs declare no sparse __ne__, so mypy falls back to object's (-> bool); at
+        # runtime csr != csr is a sparse boolean array of the differing entries.
+        differ = cast(sp.csr_array, self.matrix != self.matrix.T)
+        return differ.nnz == 0
 
     def neighbour_lists(self) -> dict[str, list[str]]:
         """Neighbours as ``{id: [id, ...]}``, the form ``libpysal.weights.W`` takes."""

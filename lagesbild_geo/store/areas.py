@@ -16,6 +16,7 @@ import pandas as pd
 import psycopg
 import shapely
 
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import ConflictError
 from lagesbild_geo.store import reads as queries
 
@@ -56,16 +57,18 @@ def replace_areas(
         ) as copy:
             for frame in frames:
                 geoms = shapely.to_wkb(
-                    shapely.force_2d(frame.geometry.values), hex=True, include_srid=False
+                    shapely.force_2d(frame.geometry.to_numpy()), hex=True, include_srid=False
                 )
-                for row, wkb in zip(frame.itertuples(index=False), geoms, strict=True):
-                    pop = row.population
+                # the columns zipped, as itertuples does, so that the values keep the columns'
+                # types (pandas-stubs type an itertuples field as any scalar, not int-able)
+                columns = (frame[c] for c in ("code", "name", "level", "parent_code", "population"))
+                for code, name, level, parent_code, pop, wkb in zip(*columns, geoms, strict=True):
                     copy.write_row(
                         (
-                            str(row.code),
-                            str(row.name),
-                            int(row.level),
-                            None if pd.isna(row.parent_code) else str(row.parent_code),
+                            str(code),
+                            str(name),
+                            int(level),
+                            None if pd.isna(parent_code) else str(parent_code),
                             None if pd.isna(pop) else int(pop),
                             f"SRID=3006;{wkb}",
                         )
@@ -80,5 +83,5 @@ def replace_areas(
             " VALUES (%s, %s, %s, %s)",
             (source, json.dumps(report, ensure_ascii=False), locator, locator_format),
         )
-        (n,) = conn.execute("SELECT count(*) FROM lagesbild.area WHERE level = 3").fetchone()
+        (n,) = one(conn, "SELECT count(*) FROM lagesbild.area WHERE level = 3")
     return n

@@ -20,6 +20,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import ConflictError, InputError, NotFoundError
 from lagesbild_geo.store import pgcopy
 
@@ -100,9 +101,9 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
             _check_replaceable(conn, new.replaces_id, new.actor_id)
         # The cells go first (the table has no foreign key: migration 0005), so that the
         # delivery's first and last week are those of the cells as written.
-        (delivery_id,) = conn.execute(
-            "SELECT nextval(pg_get_serial_sequence('lagesbild.delivery', 'id'))"
-        ).fetchone()
+        (delivery_id,) = one(
+            conn, "SELECT nextval(pg_get_serial_sequence('lagesbild.delivery', 'id'))"
+        )
         with conn.cursor().copy(pgcopy.COPY_OBSERVATIONS) as copy:
             pgcopy.write_observations(copy, delivery_id, written(parts))
         conn.execute(
@@ -224,9 +225,7 @@ _OTHER_EVENT_DELIVERIES = """
 
 
 def _flag_double_reports(conn: psycopg.Connection, delivery_id: int) -> int:
-    (overlapping,) = conn.execute(
-        f"SELECT EXISTS ({_OTHER_EVENT_DELIVERIES})", {"id": delivery_id}
-    ).fetchone()
+    (overlapping,) = one(conn, f"SELECT EXISTS ({_OTHER_EVENT_DELIVERIES})", {"id": delivery_id})
     if not overlapping:  # no other actor's events in these weeks: nothing can be doubled
         return 0
     cur = conn.execute(

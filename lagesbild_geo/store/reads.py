@@ -27,6 +27,7 @@ def list_deliveries(conn: psycopg.Connection, status: str | None = None) -> list
         """,
         {"status": status},
     )
+    assert rows.description is not None  # a SELECT always describes its columns
     names = [c.name for c in rows.description]
     return [dict(zip(names, r, strict=True)) for r in rows]
 
