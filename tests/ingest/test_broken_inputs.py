@@ -1,7 +1,9 @@
-"""The broken-input corpus through the whole pipeline: a specific error, and nothing stored.
+"""The broken-delivery corpus through the whole pipeline: a specific error, and nothing changed.
 
-Each case names the file in ``tests/data``, the expected (row, column) of the first problem
-and a piece of its reason. The database's row counts are compared before and after.
+Every topic's cases (``tests/ingest/cases/``, see ``tests/ingest/corpus.py``): the refusal
+must carry the expected reason at the expected row and column, name the file, repeat none of
+the case's hidden values in any message, and leave every row of the restricted and the public
+schema as it was.
 """
 
 from datetime import date
@@ -10,64 +12,47 @@ import pytest
 
 from lagesbild_geo.errors import DeliveryRefusedError
 from lagesbild_geo.ingest.pipeline import ingest_file
-from tests.conftest import TEST_DATA, table_counts
+from tests.conftest import TEST_DATA
+from tests.ingest.corpus import Case, all_cases, database_digest
 
-CASES = [
-    ("utf16.csv", None, None, "UTF-16"),
-    ("empty.csv", None, None, "the file is empty (0 bytes)"),
-    ("empty.xlsx", None, None, "not a valid Excel file"),
-    ("corrupt.xlsx", None, None, "not a valid Excel file"),
-    ("leverans.ods", None, None, "unknown file type '.ods'"),
-    ("header_only.csv", None, None, "no data rows"),
-    ("ragged_rows.csv", 3, None, "has 5 fields, the header has 4"),
-    ("personnummer.csv", 3, "referens", "looks like a personnummer"),
-    ("name_column.csv", None, "Namn", "person's name"),
-    ("email_in_ref.csv", 2, "referens", "looks like an e-mail address"),
-    ("free_text_column.csv", None, "kommentar", "free text"),
-    ("missing_columns.csv", None, None, "missing column 'period'"),
-    ("unknown_column.csv", None, "status", "unknown column"),
-    ("mixed_shapes.csv", None, None, "mixed shapes"),
-    ("unknown_area.csv", 3, "område", "unknown area code"),
-    ("unknown_indicator.csv", 2, "indikator", "unknown indicator 'skadegörelse_x'"),
-    ("negative_count.csv", 3, "värde", "negative count -2"),
-    ("decimal_count.csv", 2, "värde", "is not a whole number"),
-    ("future_period.csv", 3, "vecka", "lies in the future"),
-    ("week53_52_week_year.csv", 2, "vecka", "2025 has only 52 ISO weeks"),
-    ("duplicate_rows.csv", 4, None, "duplicate of row 2"),
-    ("share_numerator_above_denominator.csv", 3, "täljare", "larger than denominator"),
-    ("wrong_crs_degrees.csv", 2, "x", "look like WGS84 degrees"),
-    ("swapped_xy.csv", 2, "x", "look swapped"),
-    ("unknown_crs.csv", 2, "crs", "unknown CRS 'EPSG:99999'"),
-    ("invalid_date_time.csv", 2, "datum", "not a valid date"),
-    ("duplicate_events.csv", 4, None, "duplicate of row 2"),
-    ("outside_municipality_kiruna.csv", 2, None, "outside every area"),
-]
+CASES = all_cases()
+#: Files of the corpus that are not deliveries.
+NOT_DELIVERIES = {".md", ".py", ".yml"}
 
 
-def test_the_corpus_is_large_enough():
-    broken = [
-        p for p in TEST_DATA.iterdir() if p.is_file() and p.suffix != ".md" and p.suffix != ".py"
-    ]
-    assert len(broken) >= 15
-    assert sorted(p.name for p in broken) == sorted(c[0] for c in CASES)
+def test_every_corpus_file_has_a_case_and_every_case_a_file():
+    files = {
+        str(p.relative_to(TEST_DATA))
+        for p in TEST_DATA.rglob("*")
+        if p.is_file()
+        and p.suffix not in NOT_DELIVERIES
+        and "good" not in p.relative_to(TEST_DATA).parts
+        and "__pycache__" not in p.parts
+    }
+    named = [c.file for c in CASES]
+    assert len(named) == len(set(named)), "a file with two cases"
+    assert files == set(named)
+    assert len(CASES) >= 28
 
 
-@pytest.mark.parametrize(("name", "row", "column", "reason"), CASES, ids=[c[0] for c in CASES])
-def test_broken_file_is_refused_specifically_and_changes_nothing(
-    ready_conn, name, row, column, reason
-):
-    before = table_counts(ready_conn)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_broken_file_is_refused_specifically_and_changes_nothing(ready_conn, case: Case):
+    before = database_digest(ready_conn)
     with pytest.raises(DeliveryRefusedError) as info:
-        # The municipality may deliver every indicator, so only the file itself is judged.
-        ingest_file(ready_conn, TEST_DATA / name, actor_id="kommunen", today=date(2026, 11, 20))
-    matching = [p for p in info.value.problems if reason in p.reason]
-    assert matching, f"expected {reason!r} among: {info.value}"
+        ingest_file(
+            ready_conn, case.path, actor_id=case.actor, today=date(2026, 11, 20), **case.options
+        )
+    matching = [p for p in info.value.problems if case.reason in p.reason]
+    assert matching, f"expected {case.reason!r} among: {info.value}"
     first = matching[0]
-    assert first.file == name
-    assert (first.row, first.column) == (row, column) or (
-        row is None and column is None and first.row is None
+    assert first.file == case.path.name
+    assert (first.row, first.column) == (case.row, case.column) or (
+        case.row is None and case.column is None and first.row is None
     ), str(first)
-    assert table_counts(ready_conn) == before
+    message = str(info.value) + "".join(str(p) for p in info.value.problems)
+    for value in case.hidden:
+        assert value.lower() not in message.lower(), f"the refusal repeats {value!r}"
+    assert database_digest(ready_conn) == before
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""One module per topic of the broken-delivery corpus, each with ``CASES`` (see ../corpus.py)."""
