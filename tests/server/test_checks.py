@@ -140,32 +140,34 @@ def test_control_characters_in_the_path_are_a_400(path):
 # -- bodies ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("body", "named"),
-    [
-        (b"[null]", "JSON object"),
-        (b'"x"', "JSON object"),
-        (b"false", "JSON object"),
-        (b"1", "JSON object"),
-        (b"null", "JSON object"),
-        (b"[]", "JSON object"),
-        (b'{"inputs": "x"}', "inputs"),
-        (b'{"inputs": []}', "inputs"),
-        (b'{"inputs": 5}', "inputs"),
-        (b'{"outputs": "x"}', "outputs"),
-        (b'{"response": 5}', "response"),
-        (b'{"response": "RAW"}', "response"),
-        (b'{"inputz": {}}', "unknown members"),
-        (b'{"subscriber": {"successUri": "http://10.0.0.1/"}}', "subscriber"),
-        (b'{"inputs": {"indicator": "\\u0000"}}', "indicator"),
-        (b'{"inputs": {"indicators": ["ran", "a\\u001fb"]}}', "indicators.1"),
-        (b'{"inputs": {"a\\u0000": 1}}', "inputs"),
-        (b"not json", "not valid JSON"),
-        (b"\xff\xfe{}", "UTF-8"),
-        (b"[" * 10_000 + b"]" * 10_000, "nested"),
-        (b'{"inputs": ' * 100 + b"{}" + b"}" * 100, "nested"),
-    ],
-)
+#: Execution bodies that are not an execute request, and what the refusal names (sent over
+#: HTTP to every process by tests/server/test_http_limits.py).
+BAD_EXECUTION_BODIES = [
+    (b"[null]", "JSON object"),
+    (b'"x"', "JSON object"),
+    (b"false", "JSON object"),
+    (b"1", "JSON object"),
+    (b"null", "JSON object"),
+    (b"[]", "JSON object"),
+    (b'{"inputs": "x"}', "inputs"),
+    (b'{"inputs": []}', "inputs"),
+    (b'{"inputs": 5}', "inputs"),
+    (b'{"outputs": "x"}', "outputs"),
+    (b'{"response": 5}', "response"),
+    (b'{"response": "RAW"}', "response"),
+    (b'{"inputz": {}}', "unknown members"),
+    (b'{"subscriber": {"successUri": "http://10.0.0.1/"}}', "subscriber"),
+    (b'{"inputs": {"indicator": "\\u0000"}}', "indicator"),
+    (b'{"inputs": {"indicators": ["ran", "a\\u001fb"]}}', "indicators.1"),
+    (b'{"inputs": {"a\\u0000": 1}}', "inputs"),
+    (b"not json", "not valid JSON"),
+    (b"\xff\xfe{}", "UTF-8"),
+    (b"[" * 10_000 + b"]" * 10_000, "nested"),
+    (b'{"inputs": ' * 100 + b"{}" + b"}" * 100, "nested"),
+]
+
+
+@pytest.mark.parametrize(("body", "named"), BAD_EXECUTION_BODIES)
 def test_a_wrong_execution_body_is_a_400_naming_the_member(body, named):
     with pytest.raises(InputError) as caught:
         checks.check_execute_body(body)

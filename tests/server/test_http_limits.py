@@ -14,12 +14,10 @@ import psycopg
 import pytest
 import requests
 
-from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.server.app import LIMIT_REQUEST_LINE
 from lagesbild_geo.server.checks import MAX_BODY_BYTES, MAX_OFFSET
-from tests.conftest import PG_PASSWORD, PG_USER, migrated_database
-from tests.publish_data import load
-from tests.servers import running_server
+from tests.server.test_checks import BAD_EXECUTION_BODIES
+from tests.servers import serving_test_history
 
 pytestmark = pytest.mark.server
 
@@ -31,26 +29,17 @@ DATABASE_TEXT = ("psycopg", "SQL", "ERROR:", "LINE 1", "database refused", "Trac
 
 
 @pytest.fixture(scope="module")
-def database(pg_server):
-    with migrated_database(pg_server, "lagesbild_http_limits") as url:
-        with psycopg.connect(url) as conn:
-            load(conn, k=K)
-            conn.execute(f"ALTER ROLE {publish.READER_ROLE} LOGIN PASSWORD 'reader-limits-pw'")
-        yield url
-
-
-@pytest.fixture(scope="module")
-def server(database, tmp_path_factory):
-    public = database.replace(f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:reader-limits-pw")
-    with running_server(
-        database_url=database, public_url=public, data_dir=tmp_path_factory.mktemp("limits"), k=K
-    ) as srv:
+def server(pg_server, tmp_path_factory):
+    with serving_test_history(
+        pg_server, "lagesbild_http_limits", tmp_path_factory.mktemp("limits"), k=K,
+        password="reader-limits-pw",
+    ) as srv:  # fmt: skip
         yield srv
 
 
 @pytest.fixture(scope="module")
-def db(database):
-    with psycopg.connect(database, autocommit=True) as conn:
+def db(server):
+    with psycopg.connect(server["db"], autocommit=True) as conn:
         yield conn
 
 
@@ -129,21 +118,7 @@ def test_a_job_id_with_nul_is_a_400(server):
 
 
 @pytest.mark.parametrize("process", PROCESSES)
-@pytest.mark.parametrize(
-    ("body", "named"),
-    [
-        (b"[null]", "JSON object"),
-        (b'"x"', "JSON object"),
-        (b"false", "JSON object"),
-        (b"1", "JSON object"),
-        (b"null", "JSON object"),
-        (b'{"inputs": "x"}', "inputs"),
-        (b'{"inputs": [1]}', "inputs"),
-        (b'{"inputs": {"indicator": "\\u0000"}}', "indicator"),
-        (b'{"subscriber": {"successUri": "http://127.0.0.1:1/"}}', "subscriber"),
-        (b"[" * 20_000 + b"]" * 20_000, "nested"),
-    ],
-)
+@pytest.mark.parametrize(("body", "named"), BAD_EXECUTION_BODIES)
 def test_an_execution_body_of_the_wrong_json_type_is_a_400(server, process, body, named):
     response = requests.post(
         f"{server['url']}/processes/{process}/execution",
