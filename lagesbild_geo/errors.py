@@ -44,6 +44,13 @@ class InputError(LagesbildError):
     exit_code = 2
 
 
+class PayloadTooLargeError(InputError):
+    """A request body above the server's limit (``server/checks.py``: ``MAX_BODY_BYTES``)."""
+
+    http_status = 413
+    ogc_code = "PayloadTooLarge"
+
+
 class NotFoundError(LagesbildError):
     """A delivery, actor, area or indicator that the caller named does not exist."""
 

@@ -86,3 +86,25 @@ def running_server(
             stopped = False
         log.close()
     assert stopped, f"gunicorn did not stop within {STOP_S} s of SIGTERM"
+
+
+@contextmanager
+def serving_test_history(
+    pg_server, name: str, data_dir: Path, *, k: int = 5, password: str
+) -> Iterator[dict]:
+    """A database ``name`` with the history of ``tests/publish_data.py`` published with ``k``,
+    and ``lagesbild serve`` on it, the reader logging in with ``password``; yields the
+    server's dict with the owner's database URL as ``db``."""
+    import psycopg
+
+    from lagesbild_geo.publish import publication as publish
+    from tests.conftest import PG_PASSWORD, PG_USER, migrated_database
+    from tests.publish_data import load
+
+    with migrated_database(pg_server, name) as url:
+        with psycopg.connect(url) as conn:
+            load(conn, k=k)
+            conn.execute(f"ALTER ROLE {publish.READER_ROLE} LOGIN PASSWORD '{password}'")
+        public = url.replace(f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:{password}")
+        with running_server(database_url=url, public_url=public, data_dir=data_dir, k=k) as srv:
+            yield {**srv, "db": url}

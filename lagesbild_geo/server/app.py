@@ -21,6 +21,14 @@ from lagesbild_geo.server.config import prepare, read_handoff
 from lagesbild_geo.server.middleware import PublishMiddleware, StateReader
 from lagesbild_geo.settings import Settings
 
+#: Longest request line (method, path and query string) gunicorn reads, in bytes: a longer one
+#: is answered by gunicorn itself with 414 URI Too Long (its default, set here so that
+#: docs/publishing.md and tests/server/test_http_limits.py have one number). A longer filter
+#: goes by POST as CQL2 JSON (``server/checks.py``: ``MAX_BODY_BYTES``).
+LIMIT_REQUEST_LINE = 4094
+#: Longest header line, in bytes (gunicorn's default): a longer one is a 400 from gunicorn.
+LIMIT_REQUEST_FIELD_SIZE = 8190
+
 
 def create_app():
     """The WSGI application of a worker: pygeoapi's Flask app inside the middleware.
@@ -57,6 +65,8 @@ def serve(settings: Settings) -> None:
                 "errorlog": "-",
                 "loglevel": "warning",
                 "proc_name": "lagesbild-serve",
+                "limit_request_line": LIMIT_REQUEST_LINE,
+                "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
                 "when_ready": lambda _server: print(
                     f"Lägesbild serverar på {url} (OGC API Features; QGIS: lägg till {url} "
                     "som WFS / OGC API Features). Stoppa med Ctrl-C.",

@@ -13,9 +13,12 @@
   pools pre-ping).
 * **Wrong parameters.** pygeoapi silently ignores an unknown query parameter on ``/items``
   (e.g. a misspelt property filter, which then returns everything); OGC API Features
-  (/req/core/query-param-unknown) wants a 400, and so do we. Bad bbox, malformed CQL2, unknown
-  ``sortby``/``properties`` are already 400 in pygeoapi; unknown CQL2 properties and type
-  errors are made 400 in :mod:`lagesbild_geo.server.provider`.
+  (/req/core/query-param-unknown) wants a 400, and so do we. The form and range of every
+  standard parameter, control characters in the path and the query, and the bodies of POSTs
+  (size, JSON, an execute request's members) are checked before pygeoapi sees the request
+  (:mod:`lagesbild_geo.server.checks`: pygeoapi answered several with a 500 or the
+  database's error text); CQL2 filters and property values against the column types in
+  :mod:`lagesbild_geo.server.filters`, called by the provider.
 * **CORS.** The city web map fetches from another origin (:data:`CORS_HEADERS`).
 """
 
@@ -24,17 +27,16 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import hashlib
-import io
 import logging
 import re
 import threading
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl
 
 import psycopg
 
 from lagesbild_geo.errors import DatabaseUnavailableError, InputError
 from lagesbild_geo.publish import publication as publish
+from lagesbild_geo.server import checks
 from lagesbild_geo.server.errors import wsgi_error
 from lagesbild_geo.server.geojson import PUBLISHED_VERSION
 
@@ -61,6 +63,8 @@ ITEMS_PARAMETERS = frozenset(
         "filter-crs",
     ]  # fmt: skip
 )
+#: The geometry column of every published table with one (pygeoapi-config.yml).
+GEOMETRY_COLUMN = "geom"
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items/?$")
 #: Running a process reads the publication and records the job (pygeoapi's job manager).
 EXECUTION_PATH = re.compile(r"^/processes/[^/]+/execution/?$")
@@ -144,11 +148,10 @@ class PublishMiddleware:
         if method == "OPTIONS" and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
             return "204 No Content", CORS_PREFLIGHT, [b""]
 
-        problem = self._check_parameters(path, query)
-        if method == "POST" and ITEMS_PATH.match(path) and not problem:
-            problem = _check_items_post(environ)
-        if problem:
-            return wsgi_error(InputError(problem))
+        try:
+            self._check_request(environ, method, path, query)
+        except InputError as exc:
+            return wsgi_error(exc)
 
         executes = method == "POST" and EXECUTION_PATH.match(path) is not None
         needs_db = executes or path.startswith(("/collections", "/jobs"))
@@ -203,23 +206,21 @@ class PublishMiddleware:
                 result.close()
         return captured["status"], captured["headers"], [body]
 
-    def _check_parameters(self, path: str, query: str) -> str | None:
-        match = ITEMS_PATH.match(path)
-        if not match:
-            return None
-        columns = self.queryables.get(match["collection"])
-        if columns is None:
-            return None  # pygeoapi answers 404 for an unknown collection
-        names = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
-        unknown = sorted(names - ITEMS_PARAMETERS - set(columns))
-        if unknown:
-            allowed = ", ".join(c for c in columns if c != "geom")
-            return (
-                f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
-                f"{', '.join(unknown)}. Filter by property with one of: {allowed}; "
-                f"or use: {', '.join(sorted(ITEMS_PARAMETERS))}."
-            )
-        return None
+    def _check_request(self, environ, method: str, path: str, query: str) -> None:
+        """400 (413) for what pygeoapi would answer with a 500, a database's error text, or
+        by silently ignoring it (:mod:`lagesbild_geo.server.checks`)."""
+        if method != "OPTIONS":  # (pygeoapi's OPTIONS answers without reading the id)
+            checks.check_path(path)
+        pairs = checks.query_pairs(query)
+        items = ITEMS_PATH.match(path)
+        columns = self.queryables.get(items["collection"]) if items else None
+        if columns is not None:  # (pygeoapi answers 404 for an unknown collection)
+            _check_parameter_names(pairs, columns)
+            checks.check_items_query(pairs, columns, GEOMETRY_COLUMN)
+        if method == "POST" and items:
+            _check_items_post(environ)
+        elif method == "POST" and EXECUTION_PATH.match(path):
+            checks.check_execute_body(checks.read_body(environ))
 
     @staticmethod
     def _etag(state: publish.State, environ) -> str:
@@ -237,30 +238,31 @@ class PublishMiddleware:
         return f'"v{state.version}-{digest}"'
 
 
-def _check_items_post(environ) -> str | None:
+def _check_parameter_names(pairs: list[tuple[str, str]], columns: list[str]) -> None:
+    """400 for a parameter that is neither pygeoapi's nor a property of the collection."""
+    unknown = sorted({name for name, _ in pairs} - ITEMS_PARAMETERS - set(columns))
+    if unknown:
+        allowed = ", ".join(c for c in columns if c != GEOMETRY_COLUMN)
+        raise InputError(
+            f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: "
+            f"{', '.join(unknown)}. Filter by property with one of: {allowed}; "
+            f"or use: {', '.join(sorted(ITEMS_PARAMETERS))}."
+        )
+
+
+def _check_items_post(environ) -> None:
     """A POST to /items (a CQL2-JSON query) that pygeoapi would answer with a 500.
 
     Found by the schemathesis run: without a Content-Type pygeoapi's Flask view returns
     None, and a body that is not UTF-8 fails while pygeoapi logs it. The body is read here
-    and handed on unchanged.
+    (at most ``checks.MAX_BODY_BYTES``: 413 above) and handed on unchanged.
     """
     if not environ.get("CONTENT_TYPE"):
-        return (
+        raise InputError(
             "A POST to /items is a CQL2-JSON query: send the filter as the body with "
             "Content-Type: application/json, or use GET with filter=."
         )
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return "Content-Length is not a number."
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "The CQL2-JSON body is not UTF-8 text."
-    return None
+    checks.parse_json_body(checks.read_body(environ), "CQL2-JSON body")
 
 
 def _not_modified(environ, etag: str, modified: datetime) -> bool:

@@ -51,6 +51,8 @@ from pygeofilter.backends.sqlalchemy.evaluate import to_filter
 from sqlalchemy import Engine, and_, create_engine
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 
+from lagesbild_geo.errors import InputError
+from lagesbild_geo.server import filters
 from lagesbild_geo.server.errors import database_unavailable
 from lagesbild_geo.server.geojson import AREA_GEOMETRIES
 from lagesbild_geo.server.patches import engine_of
@@ -207,6 +209,10 @@ class PublishProvider(PostgreSQLProvider):
             )
         if filterq is not None:
             self._check_filter_properties(filterq)
+            try:
+                filters.check_filter(filterq, self.get_fields(), self.geom)
+            except InputError as exc:
+                raise ProviderInvalidQueryError(user_msg=str(exc)) from exc
             _label_crs84_as_srid_4326(filterq)
         try:
             has_geometry = self.geom in self.table_model.__table__.columns
@@ -308,10 +314,13 @@ class PublishProvider(PostgreSQLProvider):
         if _is_connection_problem(exc):
             return database_unavailable(exc)
         if isinstance(exc, DataError | ProgrammingError):
-            detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+            # Checked before (filters.py), so rare; the database's text stays in the log: it
+            # names the server's SQL and repeats the caller's value.
+            LOGGER.info("The database refused a filter: %s", str(getattr(exc, "orig", exc)))
             return ProviderInvalidQueryError(
-                user_msg=f"The database refused the filter: {detail}. Compare each property "
-                "with a value of its type (see /collections/{id}/queryables)."
+                user_msg="A value of the filter or of a property parameter does not fit its "
+                "property: compare each property with a value of its type (see "
+                "/collections/{id}/queryables)."
             )
         LOGGER.exception("Unexpected database error")
         return ProviderQueryError(user_msg="The query failed; the error is logged.")
@@ -328,6 +337,13 @@ class PublishProvider(PostgreSQLProvider):
         """pygeoapi's ``property=value`` filters, on the table's columns (as above)."""
         if not properties:
             return True
+        fields = self.get_fields()
+        for name, value in properties:
+            if name in fields:
+                try:
+                    filters.check_property_value(name, str(value), fields[name])
+                except InputError as exc:
+                    raise ProviderInvalidQueryError(user_msg=str(exc)) from exc
         return and_(*(self._columns[name] == value for name, value in properties))
 
     @functools.cached_property
@@ -377,8 +393,8 @@ class PublishProvider(PostgreSQLProvider):
             finish = None if end_text in ("", "..") else _parse_instant(end_text)
         except ValueError as exc:
             raise ProviderInvalidQueryError(
-                user_msg=f"datetime {datetime_!r} is not an RFC 3339 date, date-time or "
-                "interval (e.g. 2026-02-09/2026-02-15)"
+                user_msg="Parameter datetime is not an RFC 3339 date, date-time or interval "
+                "(e.g. 2026-02-09/2026-02-15)"
             ) from exc
         clauses = []
         if finish is not None:

@@ -10,7 +10,8 @@ writes a copy of every pygeoapi template that names one of those URLs, with the 
 its own for the others (``server.templates``), so the pages stay pygeoapi's pages.
 
 A library that is not installed keeps its CDN address (logged), so nothing breaks elsewhere.
-The background map tiles (``server.map.url``) still come from their tile server.
+The background map tiles (``server.map.url``) still come from their tile server. One template
+is replaced for another reason: the JSON-LD of an items page (:data:`ITEMS_JSONLD`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ REPLACEMENTS = [
 #: Files that come along with a replaced one (Leaflet's CSS finds its icons in ``images/``).
 COMPANIONS = {"leaflet/leaflet.css": ["leaflet/images"]}
 
+#: pygeoapi 0.24's JSON-LD template of an items page writes a comma after ``@id`` and then
+#: nothing when the page has no features: ``f=jsonld`` of an empty page was not JSON. It also
+#: left every property out. Replaced by the document pygeoapi prepared, serialised as JSON (as
+#: its own template of one item does).
+ITEMS_JSONLD = "collections/items/index.jsonld"
+ITEMS_JSONLD_TEMPLATE = "{{ to_json(data, config.server.pretty_print) | safe }}\n"
+
 
 def local_web_assets(data_dir: Path, js_dir: Path) -> dict[str, str]:
     """Write ``templates/`` and ``static/`` under ``data_dir``; return ``server.templates``.
@@ -82,7 +90,9 @@ def local_web_assets(data_dir: Path, js_dir: Path) -> dict[str, str]:
             target = templates / page.relative_to(pygeoapi_dir / "templates")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(local, encoding="utf-8")
-    templates.mkdir(exist_ok=True)
+    items_jsonld = templates / ITEMS_JSONLD
+    items_jsonld.parent.mkdir(parents=True, exist_ok=True)
+    items_jsonld.write_text(ITEMS_JSONLD_TEMPLATE, encoding="utf-8")
     return {"path": str(templates), "static": str(static)}
 
 
