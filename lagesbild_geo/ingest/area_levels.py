@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -22,8 +21,6 @@ import pandas as pd
 DESO_CODE = re.compile(r"^[0-9]{4}[ABC][0-9]{4}$")
 #: DeSO's levels: the municipality (4 characters) and the municipality with the DeSO type (5).
 DESO_PREFIXES = (4, 5)
-#: A level-3 frame: a DataFrame, or the GeoDataFrame an area file reads into.
-Frame = TypeVar("Frame", bound=pd.DataFrame)
 #: What ``read_area_file`` is given to guess the level prefixes from the codes.
 GUESS = "guess"
 
@@ -54,7 +51,7 @@ def level_prefixes_message(field: str) -> str:
     )
 
 
-def keep_stored_fields(
+def keep_stored_fields[Frame: pd.DataFrame](
     frame: Frame,
     stored: pd.DataFrame,
     *,
