@@ -21,7 +21,7 @@ import pytest
 import shapely
 
 from lagesbild_geo.catalogue import load_catalogue
-from lagesbild_geo.errors import ConflictError
+from lagesbild_geo.errors import ConflictError, InputError
 from lagesbild_geo.ingest.area_geometry import neighbours
 from lagesbild_geo.ingest.area_levels import GUESS, guess_level_prefixes, keep_stored_fields
 from lagesbild_geo.ingest.areas import AreaCodeError, AreaFileError, parent_levels, read_area_file
@@ -229,8 +229,8 @@ def test_new_deliveries_are_placed_in_the_new_areas(delivered, tmp_path):
     old = tmp_path / "gammal.csv"
     old.write_text(f"område,vecka,indikator,antal\n{split},2026-W07,ran,7\n")
     counts = table_counts(conn)
-    with pytest.raises(Exception, match="område"):
-        ingest_file(conn, old, actor_id="polisen")
+    with pytest.raises(InputError, match="unknown area code"):
+        ingest_file(conn, old, actor_id="polisen")  # a code of version 1 only
     assert table_counts(conn) == counts
 
 
@@ -346,3 +346,48 @@ def test_broken_area_file_is_refused_with_its_reason(name):
     with pytest.raises(error, match=reason) as refused:
         read_area_file(BROKEN / name, code_field="kod", **population, **extra, level_prefixes=GUESS)
     assert str(BROKEN / name) in str(refused.value)
+
+
+def test_an_unchanged_area_keeps_its_breakdown_through_a_revision(delivered, tmp_path):
+    conn = delivered
+    path, split, merged = _revised(tmp_path)
+    kept = sorted(set(_codes(conn)) - {split, *merged})[0]
+    cells = pd.DataFrame(
+        [
+            {
+                "area_code": code,
+                "week_start": WEEKS[0],
+                "indicator": "ran",
+                "numerator": 12,
+                "event_hours": [10] * 6 + [40] * 6,
+            }
+            for code in (kept, split)
+        ]
+    )
+    new = store.NewDelivery(
+        actor_id="polisen",
+        file_name="h.csv",
+        content_sha256="b" * 64,
+        shape="events",
+        row_count=24,
+        observations=cells,
+    )
+    delivery_id, _ = store.save_delivery(conn, new)
+    change_status(conn, delivery_id, "approve", by_whom="granskare")
+    query = (
+        "SELECT area_code, has_breakdown, by_weekday_mon, by_weekday_tue, value"
+        " FROM publish.observations WHERE indicator = 'ran' ORDER BY 1"
+    )
+    assert conn.execute(query).fetchall() == sorted(
+        [(kept, True, 6, 6, 12.0), (split, True, 6, 6, 12.0)]
+    )
+    _import(conn, path)
+    rows = conn.execute(query).fetchall()
+    assert (kept, True, 6, 6, 12.0) in rows  # read as it was, breakdown included
+    pieces = [r for r in rows if r[0] in SPLIT_INTO]  # apportioned: no breakdown
+    assert [r[1:4] for r in pieces] == [(False, None, None)] * 2
+    assert sum(r[4] for r in pieces) == 12.0
+
+
+def _codes(conn) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT code FROM lagesbild.area WHERE level = 3")]

@@ -237,7 +237,8 @@ $$;
 -- its denominator (denominator - numerator) alike, so each piece keeps numerator <=
 -- denominator and both totals are kept; a piece without denominator is left out. The pieces
 -- carry no weekday/hour breakdown (it cannot be apportioned bin by bin and stay consistent),
--- so a published cell that holds any of them has none. The result is suppressed by the same
+-- so a published cell that holds any of them has none. An area the new layer keeps unchanged
+-- (basis 'unchanged') is not apportioned: its cells are read as they are, breakdowns included. The result is suppressed by the same
 -- rules as any cell, after the pieces are added to the current version's counts.
 CREATE OR REPLACE FUNCTION publish._place_observations(version integer) RETURNS regclass
 LANGUAGE plpgsql AS
@@ -253,6 +254,9 @@ BEGIN
            o.denominator, o.by_weekday, o.by_hour
     FROM lagesbild.approved_observation o
     WHERE o.area_version = version
+       OR EXISTS (SELECT 1 FROM lagesbild.area_crosswalk x
+                  WHERE x.from_version = o.area_version AND x.from_code = o.area_code
+                    AND x.to_version = version AND x.basis = 'unchanged')
     UNION ALL
     SELECT p.to_code, p.week_start, p.indicator_id, p.actor_kind, p.numerator,
            p.denominator, NULL::integer[], NULL::integer[]
@@ -262,6 +266,10 @@ BEGIN
                    sum(o.numerator) AS num, sum(o.denominator) AS den
             FROM lagesbild.approved_observation o
             WHERE o.area_version IS DISTINCT FROM version
+              AND NOT EXISTS (SELECT 1 FROM lagesbild.area_crosswalk x
+                              WHERE x.from_version = o.area_version
+                                AND x.from_code = o.area_code
+                                AND x.to_version = version AND x.basis = 'unchanged')
             GROUP BY 1, 2, 3, 4, 5
         ), quota AS (
             SELECT old.*, x.to_code, x.weight,
