@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.errors import ConflictError, InputError
@@ -391,3 +393,68 @@ def test_an_unchanged_area_keeps_its_breakdown_through_a_revision(delivered, tmp
 
 def _codes(conn) -> list[str]:
     return [r[0] for r in conn.execute("SELECT code FROM lagesbild.area WHERE level = 3")]
+
+
+# --- the apportioning, for any weights and counts ------------------------------------------------
+
+pieces_and_counts = st.tuples(
+    st.lists(st.floats(0.011, 1.0), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), min_size=1, max_size=4),
+)
+
+
+@pytest.fixture
+def crosswalk_db(pg_conn):
+    """Two versions, one past area ``A`` and an actor: the rest is written per example."""
+    sync_catalogue(pg_conn, load_catalogue())
+    upsert_actor(pg_conn, "utbildning", "education", "Utbildningsförvaltningen")
+    pg_conn.execute(
+        "INSERT INTO lagesbild.area_version (source) VALUES ('v1'), ('v2');"
+        "INSERT INTO lagesbild.area_past (version_id, code, name, geom)"
+        " VALUES (1, 'A', 'A', ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 3006)))"
+    )
+    pg_conn.commit()
+    return pg_conn
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pieces_and_counts)
+def test_apportioned_pieces_are_whole_keep_the_totals_and_follow_the_weights(crosswalk_db, example):
+    conn = crosswalk_db
+    raw, cells = example
+    weights = [w / sum(raw) for w in raw]
+    codes = [f"B{i}" for i in range(len(weights))]
+    with conn.transaction(force_rollback=True):
+        for code, weight in zip(codes, weights, strict=True):
+            conn.execute(
+                "INSERT INTO lagesbild.area_crosswalk VALUES (1, 'A', 2, %s, %s, 'area')",
+                (code, min(weight, 1.0)),
+            )
+        conn.execute(
+            "INSERT INTO lagesbild.delivery (id, actor_id, file_name, content_sha256, shape,"
+            " status, row_count, first_week, last_week, reviewed_by, area_version)"
+            " VALUES (1, 'utbildning', 'u', %s, 'aggregated', 'approved', 1, %s, %s, 'x', 1)",
+            ("c" * 64, WEEKS[0], WEEKS[0]),
+        )
+        for i, (num, rest) in enumerate(cells):
+            conn.execute(
+                "INSERT INTO lagesbild.observation (delivery_id, area_code, week_start,"
+                " indicator_id, numerator, denominator) VALUES (1, 'A', %s, %s, %s, %s)",
+                (WEEKS[0] + timedelta(weeks=i), "ofullstandiga_betyg_ak9", num, num + rest or None),
+            )
+        conn.execute("SELECT publish._place_observations(2)")
+        placed = conn.execute(
+            "SELECT week_start, area_code, numerator, denominator FROM pg_temp.placed_observation"
+        ).fetchall()
+    for i, (num, rest) in enumerate(cells):
+        week = WEEKS[0] + timedelta(weeks=i)
+        got = {code: (n, d) for w, code, n, d in placed if w == week}
+        assert sum(n for n, _ in got.values()) == num
+        if num + rest:
+            assert sum(d for _, d in got.values()) == num + rest
+            assert all(0 <= n <= d for n, d in got.values())
+        for code, weight in zip(codes, weights, strict=True):
+            n = got.get(code, (0, 0))[0]
+            assert abs(n - weight * num) < 1
