@@ -33,6 +33,7 @@ from pyproj import CRS, Transformer
 
 from lagesbild_geo.errors import InputError, Problem
 from lagesbild_geo.ingest.area_geometry import Piece, measure_gaps_and_overlaps, to_multipolygon
+from lagesbild_geo.ingest.area_levels import GUESS, guess_level_prefixes, level_prefixes_message
 
 TARGET_CRS = CRS.from_epsg(3006)
 AREA_LEVEL = 3
@@ -78,6 +79,10 @@ class AreaReport:
     gaps: list[Piece] = field(default_factory=list)
     overlaps: list[Piece] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Prefix lengths of the level-1 and level-2 codes, when the layer has those levels.
+    level_prefixes: list[int] | None = None
+    #: What the import assumed or kept (guessed level prefixes, stored fields kept).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def total_gap_m2(self) -> float:
@@ -105,6 +110,7 @@ class AreaReport:
             f"Överlapp / overlaps: {len(self.overlaps)} par / pairs, "
             f"{self.total_overlap_m2 / 1e6:.2f} km²",
         ]
+        lines += [f"Obs / note: {n}" for n in self.notes]
         lines += [f"Varning / warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -116,6 +122,12 @@ class AreaLayer:
     frame: gpd.GeoDataFrame
     report: AreaReport
 
+    @property
+    def level_prefixes(self) -> tuple[int, int] | None:
+        """The prefix lengths of levels 1 and 2 (None: the layer has level 3 only)."""
+        given = self.report.level_prefixes
+        return (given[0], given[1]) if given else None
+
 
 def read_area_file(
     path: str | Path,
@@ -126,7 +138,7 @@ def read_area_file(
     level_field: str | None = None,
     source_crs: str | int | CRS | None = None,
     layer: str | int | None = None,
-    level_prefixes: tuple[int, ...] | None = None,
+    level_prefixes: tuple[int, ...] | str | None = None,
     repair: bool = True,
 ) -> AreaLayer:
     """Read any OGR-readable area file into a clean level-3 layer in SWEREF 99 TM.
@@ -145,6 +157,9 @@ def read_area_file(
         more).
     level_prefixes
         Prefix lengths of the level-1 and level-2 codes, e.g. ``(1, 2)``; sets ``parent_code``.
+        ``"guess"`` (``area_levels.GUESS``): DeSO's ``(4, 5)`` when every code is a DeSO code
+        (said in the report's notes); otherwise refused unless ``level_field`` is given, when
+        the layer has level 3 only. None: level 3 only, no parent codes.
     repair
         Repair invalid polygons with :func:`shapely.make_valid` (warning per code) instead of
         refusing the file.
@@ -155,7 +170,14 @@ def read_area_file(
         With every problem found, each naming the feature code (or index) and why.
     """
     source = str(path)
-    prefixes = _check_prefixes(level_prefixes) if level_prefixes is not None else None
+    guess = isinstance(level_prefixes, str)
+    prefixes: tuple[int, int] | None = None
+    if isinstance(level_prefixes, str):
+        if level_prefixes != GUESS:
+            raise InputError(f"level_prefixes must be two code lengths or {GUESS!r}")
+    elif level_prefixes is not None:
+        prefixes = _check_prefixes(level_prefixes)
+    notes: list[str] = []
     warnings: list[str] = []
     raw = _read(source, layer, warnings)
     wanted = [f for f in (code_field, name_field, population_field, level_field) if f]
@@ -170,6 +192,17 @@ def read_area_file(
         raw = _keep_level_3(raw, level_field, source)
 
     codes = _codes(raw[code_field], code_field, source, prefixes, warnings)
+    if guess:
+        prefixes = guess_level_prefixes(codes)
+        if prefixes:
+            notes.append(
+                "the codes are DeSO codes: level 1 is the municipality (4 characters), level 2 "
+                "the municipality and DeSO type (5 characters); --level-prefixes overrides"
+            )
+        elif level_field:
+            notes.append("no --level-prefixes: level 3 only, without level-1 and level-2 areas")
+        else:
+            _refuse(AreaCodeError, source, [level_prefixes_message(code_field)], code_field)
     crs_in = _resolve_crs(raw.crs, source_crs, source, warnings)
     _check_coordinates_fit(raw.total_bounds, crs_in, source)
     frame = gpd.GeoDataFrame(
@@ -209,6 +242,8 @@ def read_area_file(
         gaps=gaps,
         overlaps=overlaps,
         warnings=warnings,
+        level_prefixes=list(prefixes) if prefixes else None,
+        notes=notes,
     )
     return AreaLayer(frame=out[FRAME_COLUMNS], report=report)
 

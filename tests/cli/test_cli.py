@@ -91,6 +91,8 @@ def test_deliver_review_and_withdraw_from_the_command_line(cli, tmp_path):
         "nyko3",
         "--population-field",
         "population",
+        "--level-prefixes",
+        "1,2",
     )
     cli("actors", "add", "polisen", "--kind", "police", "--name", "Polisen")
     path = tmp_path / "polis.csv"
@@ -117,7 +119,15 @@ def test_deliver_review_and_withdraw_from_the_command_line(cli, tmp_path):
 
 
 def test_a_refused_delivery_exits_2_and_names_row_and_column(cli, tmp_path):
-    cli("areas", "import", REPO / "areas" / "lagesby_nyko.gpkg", "--layer", "nyko3")
+    cli(
+        "areas",
+        "import",
+        REPO / "areas" / "lagesby_nyko.gpkg",
+        "--layer",
+        "nyko3",
+        "--level-prefixes",
+        "1,2",
+    )
     cli("actors", "add", "polisen", "--kind", "police", "--name", "Polisen")
     path = tmp_path / "polis.csv"
     path.write_text("område,vecka,indikator,antal\n1101,2026-W07,ran,-4\n", encoding="utf-8")

@@ -9,9 +9,12 @@
 -- `lagesbild publish refresh`.
 
 -- Rebuild the observations of weeks [lo, hi] (all weeks when lo/hi are NULL), then their
--- counts (publish.observation_counts, which the server sums for numberMatched).
-CREATE OR REPLACE FUNCTION publish._refresh_observations(k integer, lo date, hi date) RETURNS void
-LANGUAGE plpgsql AS
+-- counts (publish.observation_counts, which the server sums for numberMatched). The cells are
+-- read from `source`: lagesbild.approved_observation while one layer version holds approved
+-- data, else the crosswalked cells publish._place_observations made (docs/areas.md).
+CREATE OR REPLACE FUNCTION publish._refresh_observations(k integer, lo date, hi date,
+                                                         source regclass, version integer)
+RETURNS void LANGUAGE plpgsql AS
 $$
 BEGIN
     IF lo IS NULL OR hi IS NULL THEN
@@ -19,6 +22,7 @@ BEGIN
     ELSE
         DELETE FROM publish.observations WHERE week_start BETWEEN lo AND hi;
     END IF;
+    EXECUTE format($query$
     INSERT INTO publish.observations (
         id, area_code, area_name, iso_week, week_start, week_end, indicator,
         indicator_name_sv, indicator_name_en, unit, actor_kind, value, numerator, denominator,
@@ -28,7 +32,7 @@ BEGIN
         by_hour_00, by_hour_01, by_hour_02, by_hour_03, by_hour_04, by_hour_05, by_hour_06,
         by_hour_07, by_hour_08, by_hour_09, by_hour_10, by_hour_11, by_hour_12, by_hour_13,
         by_hour_14, by_hour_15, by_hour_16, by_hour_17, by_hour_18, by_hour_19, by_hour_20,
-        by_hour_21, by_hour_22, by_hour_23, geom)
+        by_hour_21, by_hour_22, by_hour_23, geom, area_version)
     WITH cells AS (
         SELECT o.area_code, o.week_start, o.indicator_id, o.actor_kind,
                sum(o.numerator) AS num,
@@ -37,21 +41,21 @@ BEGIN
                count(*) = count(o.by_hour) AS all_hr,
                publish.array_sum(o.by_weekday) AS wd,
                publish.array_sum(o.by_hour) AS hr
-        FROM lagesbild.approved_observation o
-        WHERE lo IS NULL OR hi IS NULL OR o.week_start BETWEEN lo AND hi
+        FROM %s o
+        WHERE $1 IS NULL OR $2 IS NULL OR o.week_start BETWEEN $1 AND $2
         GROUP BY o.area_code, o.week_start, o.indicator_id, o.actor_kind
     ), judged AS (
         SELECT c.*, i.name_sv, i.name_en, i.unit, a.name AS area_name, a.geom,
                a.population,
-               publish.is_small_cell(i.unit, c.num, c.den, k) AS small
+               publish.is_small_cell(i.unit, c.num, c.den, $3) AS small
         FROM cells c
         JOIN lagesbild.indicator i ON i.id = c.indicator_id
         JOIN publish.areas a ON a.code = c.area_code
     ), safe AS (
         SELECT j.*,
-               CASE WHEN j.all_wd AND NOT j.small THEN publish.protect_bins(j.wd, j.num, k) END
+               CASE WHEN j.all_wd AND NOT j.small THEN publish.protect_bins(j.wd, j.num, $3) END
                    AS wd_safe,
-               CASE WHEN j.all_hr AND NOT j.small THEN publish.protect_bins(j.hr, j.num, k) END
+               CASE WHEN j.all_hr AND NOT j.small THEN publish.protect_bins(j.hr, j.num, $3) END
                    AS hr_safe
         FROM judged j
     )
@@ -77,8 +81,9 @@ BEGIN
            s.hr_safe[12], s.hr_safe[13], s.hr_safe[14], s.hr_safe[15], s.hr_safe[16],
            s.hr_safe[17], s.hr_safe[18], s.hr_safe[19], s.hr_safe[20], s.hr_safe[21],
            s.hr_safe[22], s.hr_safe[23], s.hr_safe[24],
-           s.geom
-    FROM safe s;
+           s.geom, $4
+    FROM safe s
+    $query$, source) USING lo, hi, k, version;
     PERFORM publish._refresh_observation_counts(lo, hi);
 END
 $$;
@@ -105,8 +110,9 @@ $$;
 -- (sum of numerators over sum of denominators) of each period, in %. Every figure whose
 -- underlying sum is 1..k-1 (shares: numerator or denominator minus numerator) is NULL and its
 -- column is named in suppressed_fields; a change is given only when both sides are published.
-CREATE OR REPLACE FUNCTION publish._refresh_situation(k integer, ref date) RETURNS void
-LANGUAGE plpgsql AS
+-- The cells are read from `source`, as in publish._refresh_observations.
+CREATE OR REPLACE FUNCTION publish._refresh_situation(k integer, ref date, source regclass)
+RETURNS void LANGUAGE plpgsql AS
 $$
 DECLARE
     ind     record;
@@ -148,20 +154,21 @@ BEGIN
     END IF;
 
     DROP TABLE IF EXISTS pg_temp.situation_long;
+    EXECUTE format($query$
     CREATE TEMP TABLE situation_long ON COMMIT DROP AS
     WITH sums AS (
         SELECT o.area_code, o.indicator_id,
-               sum(o.numerator) FILTER (WHERE o.week_start > ref - 28) AS n4,
-               sum(o.denominator) FILTER (WHERE o.week_start > ref - 28) AS d4,
-               sum(o.numerator) FILTER (WHERE o.week_start <= ref - 28) AS n12,
-               sum(o.denominator) FILTER (WHERE o.week_start <= ref - 28) AS d12
-        FROM lagesbild.approved_observation o
-        WHERE o.week_start > ref - 112 AND o.week_start <= ref
+               sum(o.numerator) FILTER (WHERE o.week_start > %2$L::date - 28) AS n4,
+               sum(o.denominator) FILTER (WHERE o.week_start > %2$L::date - 28) AS d4,
+               sum(o.numerator) FILTER (WHERE o.week_start <= %2$L::date - 28) AS n12,
+               sum(o.denominator) FILTER (WHERE o.week_start <= %2$L::date - 28) AS d12
+        FROM %1$s o
+        WHERE o.week_start > %2$L::date - 112 AND o.week_start <= %2$L::date
         GROUP BY o.area_code, o.indicator_id
     ), judged AS (
         SELECT s.*, i.unit, a.population,
-               publish.is_small_cell(i.unit, s.n4, s.d4, k) AS small4,
-               publish.is_small_cell(i.unit, s.n12, s.d12, k) AS small12
+               publish.is_small_cell(i.unit, s.n4, s.d4, %3$s) AS small4,
+               publish.is_small_cell(i.unit, s.n12, s.d12, %3$s) AS small12
         FROM sums s
         JOIN lagesbild.indicator i ON i.id = s.indicator_id
         JOIN publish.areas a ON a.code = s.area_code
@@ -189,7 +196,8 @@ BEGIN
                END AS change_pct
         FROM judged j
     )
-    SELECT * FROM valued;
+    SELECT * FROM valued
+    $query$, source, ref, k);
 
     sel := '';
     cols := '';
@@ -219,6 +227,84 @@ BEGIN
 END
 $$;
 
+-- Where the cells of the publication are read from. While every approved delivery was made
+-- against the current area layer (the common case) that is lagesbild.approved_observation
+-- itself, untouched. Otherwise the cells of the earlier layer versions are carried to the
+-- current areas by lagesbild.area_crosswalk (docs/areas.md): per old cell (version, area,
+-- week, indicator, actor kind) its count is apportioned to the new areas by the weights, by
+-- largest remainder, so that the pieces are whole numbers >= 0 adding up to the old count
+-- (ties: the larger weight, then the code). A share apportions its numerator and the rest of
+-- its denominator (denominator - numerator) alike, so each piece keeps numerator <=
+-- denominator and both totals are kept; a piece without denominator is left out. The pieces
+-- carry no weekday/hour breakdown (it cannot be apportioned bin by bin and stay consistent),
+-- so a published cell that holds any of them has none. An area the new layer keeps unchanged
+-- (basis 'unchanged') is not apportioned: its cells are read as they are, breakdowns included. The result is suppressed by the same
+-- rules as any cell, after the pieces are added to the current version's counts.
+CREATE OR REPLACE FUNCTION publish._place_observations(version integer) RETURNS regclass
+LANGUAGE plpgsql AS
+$$
+BEGIN
+    DROP TABLE IF EXISTS pg_temp.placed_observation;
+    IF NOT EXISTS (SELECT 1 FROM lagesbild.delivery
+                   WHERE status = 'approved' AND area_version IS DISTINCT FROM version) THEN
+        RETURN 'lagesbild.approved_observation'::regclass;
+    END IF;
+    CREATE TEMP TABLE placed_observation ON COMMIT DROP AS
+    SELECT o.area_code, o.week_start, o.indicator_id, o.actor_kind, o.numerator,
+           o.denominator, o.by_weekday, o.by_hour
+    FROM lagesbild.approved_observation o
+    WHERE o.area_version = version
+       OR EXISTS (SELECT 1 FROM lagesbild.area_crosswalk x
+                  WHERE x.from_version = o.area_version AND x.from_code = o.area_code
+                    AND x.to_version = version AND x.basis = 'unchanged')
+    UNION ALL
+    SELECT p.to_code, p.week_start, p.indicator_id, p.actor_kind, p.numerator,
+           p.denominator, NULL::integer[], NULL::integer[]
+    FROM (
+        WITH old AS (
+            SELECT o.area_version, o.area_code, o.week_start, o.indicator_id, o.actor_kind,
+                   sum(o.numerator) AS num, sum(o.denominator) AS den
+            FROM lagesbild.approved_observation o
+            WHERE o.area_version IS DISTINCT FROM version
+              AND NOT EXISTS (SELECT 1 FROM lagesbild.area_crosswalk x
+                              WHERE x.from_version = o.area_version
+                                AND x.from_code = o.area_code
+                                AND x.to_version = version AND x.basis = 'unchanged')
+            GROUP BY 1, 2, 3, 4, 5
+        ), quota AS (
+            SELECT old.*, x.to_code, x.weight,
+                   old.num * x.weight::numeric AS qn,
+                   coalesce(old.den - old.num, 0) * x.weight::numeric AS qr
+            FROM old
+            JOIN lagesbild.area_crosswalk x
+              ON x.from_version = old.area_version AND x.from_code = old.area_code
+             AND x.to_version = version
+        ), ranked AS (
+            SELECT q.*, floor(q.qn) AS fn, floor(q.qr) AS fr,
+                   q.num - sum(floor(q.qn)) OVER cell AS short_n,
+                   coalesce(q.den - q.num, 0) - sum(floor(q.qr)) OVER cell AS short_r,
+                   row_number() OVER (cell ORDER BY q.qn - floor(q.qn) DESC, q.weight DESC,
+                                      q.to_code) AS rank_n,
+                   row_number() OVER (cell ORDER BY q.qr - floor(q.qr) DESC, q.weight DESC,
+                                      q.to_code) AS rank_r
+            FROM quota q
+            WINDOW cell AS (PARTITION BY q.area_version, q.area_code, q.week_start,
+                                         q.indicator_id, q.actor_kind)
+        ), pieces AS (
+            SELECT r.to_code, r.week_start, r.indicator_id, r.actor_kind, r.den,
+                   (r.fn + (r.rank_n <= r.short_n)::int)::bigint AS n,
+                   (r.fr + (r.rank_r <= r.short_r)::int)::bigint AS rest
+            FROM ranked r
+        )
+        SELECT pc.to_code, pc.week_start, pc.indicator_id, pc.actor_kind, pc.n AS numerator,
+               CASE WHEN pc.den IS NOT NULL THEN pc.n + pc.rest END AS denominator
+        FROM pieces pc
+        WHERE pc.den IS NULL OR pc.n + pc.rest > 0
+    ) p;
+    RETURN 'pg_temp.placed_observation'::regclass;
+END
+$$;
+
 -- Rebuild the publication from approved data, in the caller's transaction, and bump the
 -- version. k NULL keeps the k of the last refresh. lo/hi limit the rebuild of observations to
 -- the weeks a delivery touched (the status change knows them); a change of k, or NULL weeks,
@@ -232,6 +318,8 @@ DECLARE
     use_k   integer;
     ref     date;
     new_ver bigint;
+    layer   integer := lagesbild.current_area_version();
+    source  regclass;
 BEGIN
     SELECT * INTO st FROM publish.state FOR UPDATE;  -- one refresh at a time
     use_k := coalesce(k, st.k);
@@ -245,9 +333,9 @@ BEGIN
 
     DELETE FROM publish.areas;
     INSERT INTO publish.areas (code, name, population, level2_code, level2_name, level1_code,
-                               level1_name, geom)
+                               level1_name, geom, area_version)
     SELECT a.code, a.name, a.population, p2.code, p2.name, p1.code, p1.name,
-           ST_Multi(ST_Transform(a.geom, 4326))
+           ST_Multi(ST_Transform(a.geom, 4326)), layer
     FROM lagesbild.area a
     LEFT JOIN lagesbild.area p2 ON p2.code = a.parent_code
     LEFT JOIN lagesbild.area p1 ON p1.code = p2.parent_code
@@ -269,10 +357,11 @@ BEGIN
                FROM lagesbild.approved_observation GROUP BY indicator_id) w
            ON w.indicator_id = i.id;
 
-    PERFORM publish._refresh_observations(use_k, lo, hi);
+    source := publish._place_observations(layer);
+    PERFORM publish._refresh_observations(use_k, lo, hi, source, layer);
 
     SELECT max(week_start) INTO ref FROM lagesbild.approved_observation;
-    PERFORM publish._refresh_situation(use_k, ref);
+    PERFORM publish._refresh_situation(use_k, ref, source);
 
     UPDATE publish.state
        SET version = version + 1, updated_at = clock_timestamp(), reference_week = ref,
@@ -284,6 +373,8 @@ $$;
 
 -- Only the owner refreshes; the reader only reads.
 REVOKE ALL ON FUNCTION publish.refresh(integer, date, date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION publish._refresh_observations(integer, date, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION publish._refresh_observations(integer, date, date, regclass, integer)
+    FROM PUBLIC;
 REVOKE ALL ON FUNCTION publish._refresh_observation_counts(date, date) FROM PUBLIC;
-REVOKE ALL ON FUNCTION publish._refresh_situation(integer, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION publish._refresh_situation(integer, date, regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION publish._place_observations(integer) FROM PUBLIC;
