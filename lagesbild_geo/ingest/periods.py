@@ -61,7 +61,7 @@ def iso_week_start(text: str) -> date:
     if year < 1:
         raise ValueError("year 0 does not exist; write the week like 2026-W07")
     if not 1 <= week <= 53:
-        raise ValueError(f"week {week} does not exist; ISO weeks are numbered 1 to 53")
+        raise ValueError("no such ISO week; weeks are numbered 1 to 53")
     if week == 53 and weeks.weeks_in_year(year) == 52:
         raise ValueError(f"{year} has only 52 ISO weeks; week 53 does not exist")
     return weeks.monday(year, week)
