@@ -46,12 +46,19 @@ _DIGITS_LIMIT = 18
 _CONTROL = r"[\x00-\x1f\x7f-\x9f\p{Cf}\x{2028}\x{2029}]"
 """C0 and C1 controls, DEL, Unicode format characters (zero-width, bidi, BOM, soft hyphen,
 tags) and the line and paragraph separators."""
+_SUSPICIOUS = np.array(
+    [*range(0x20), 0x7F, 0xC2, 0xD8, 0xDB, 0xDC, 0xDD, 0xE0, 0xE1, 0xE2, 0xEF, 0xF0, 0xF3]
+)
+"""Bytes that begin (or are) a control or format character in UTF-8; see ``_may_hold_control``."""
 _FORMULA = (
     r"^[\pZ\s\"'\x{FF02}\x{FF07}\x{2018}\x{2019}\x{201C}\x{201D}]*"
     r"[=+\-@\t\r\x{FF1D}\x{FF0B}\x{FF0D}\x{FF20}\x{FE66}\x{FE62}\x{FE63}\x{2212}]"
 )
 """A formula or DDE prefix (OWASP CSV injection), after any spaces and quotes, in ASCII and
 full-width/small forms."""
+_FORMULA_LEAD = np.array([*b"=+-@\t\r\"'", *range(0x80, 0x100)], dtype=np.uint8)
+"""First bytes after which a reference needs the regular expression: formula signs, quotes, and
+any non-ASCII lead byte (full-width signs, curly quotes, Unicode spaces)."""
 
 
 def parse_count(text: str, max_count: int) -> int:
@@ -155,22 +162,34 @@ def _may_hold_control(cells: pa.Array) -> bool:
         cells.buffers()[1], dtype=np.int32, count=len(cells) + 1, offset=cells.offset * 4
     )
     octets = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
-    suspicious = np.zeros(256, dtype=bool)
-    suspicious[:0x20] = True
-    suspicious[[0x7F, 0xC2, 0xD8, 0xDB, 0xDC, 0xDD, 0xE0, 0xE1, 0xE2, 0xEF, 0xF0, 0xF3]] = True
-    return bool(suspicious[octets].any())
+    if len(octets) == 0:
+        return False
+    if octets.min() >= 0x20 and octets.max() < 0x7F:
+        return False  # printable ASCII: two reductions settle it
+    counts = np.bincount(octets, minlength=256)  # one pass, cheaper than a lookup per byte
+    return bool(counts[_SUSPICIOUS].any())
 
 
 def refuse_bad_references(problems: Problems, column: pd.Series, name: str, max_length: int):
     """References of at most ``max_length`` characters that do not start like a formula."""
     refs = pc.utf8_trim_whitespace(arrow_strings(column))
-    long = pc.greater(pc.utf8_length(refs), max_length).to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(
+        refs.buffers()[1], dtype=np.int32, count=len(refs) + 1, offset=refs.offset * 4
+    )
+    long = np.diff(offsets) > max_length  # bytes: a cheap bound on the characters
+    if long.any():
+        long &= pc.greater(pc.utf8_length(refs), max_length).to_numpy(zero_copy_only=False)
     problems.rows(
         long,
         name,
         f"the reference is longer than {max_length} characters "
         "(LAGESBILD_MAX_REFERENCE_LENGTH); a reference is a short id into the actor's system",
     )
+    data = refs.buffers()[2]
+    octets = np.frombuffer(data if data is not None else b"", dtype=np.uint8)
+    starts = offsets[:-1][np.diff(offsets) > 0]
+    if not np.isin(octets[starts], _FORMULA_LEAD).any():
+        return  # no reference begins with a formula sign, a quote or a non-ASCII character
     formula = pc.fill_null(pc.match_substring_regex(refs, _FORMULA), False)
     problems.rows(
         formula.to_numpy(zero_copy_only=False) & ~long,

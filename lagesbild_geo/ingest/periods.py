@@ -105,7 +105,7 @@ def parse_time(text: str) -> int:
 
 def parse_period(text: str) -> date:
     """Monday of the ISO week a period names: an ISO week, or a date (the week it falls in)."""
-    if _DATE.fullmatch(text.strip()):
+    if _DATE.fullmatch(text.strip()) or _OTHER_DATE.fullmatch(text.strip()):
         day, _ = parse_date(text)
         return weeks.week_start(day)
     if re.fullmatch(r"\s*[0-9]{4}-[0-9]{1,2}\s*", text):

@@ -160,3 +160,18 @@ def test_date_forms_accepted_as_before():
     assert parse_date("2026-2-1") == (date(2026, 2, 1), None)
     assert parse_date("2026-02-11 18:30") == (date(2026, 2, 11), 1110)
     assert parse_date("2026-02-11T18:30:15.5") == (date(2026, 2, 11), 1110)
+
+
+@pytest.mark.parametrize(
+    ("period", "reason"),
+    [
+        ("\uff12\uff10\uff12\uff16-W07", "not an ISO week"),  # full-width digits
+        ("2026-W\u0660\u0667", "not an ISO week"),  # Arabic-Indic digits
+        ("11/2/2026", "write year-month-day"),
+        ("20260211", "write year-month-day"),
+        ("2026-07", "ambiguous (a month or a week?)"),
+    ],
+)
+def test_periods_in_other_digits_or_orders_are_refused(period, reason):
+    row, column, message = only(counted(("1101", period, "3")), hidden=period)
+    assert (row, column) == (2, "vecka") and reason in message
