@@ -122,3 +122,32 @@ def test_a_counted_row_is_stored_within_limits_or_refused_cleanly(area, week, co
     assert 0 <= row.numerator <= MAX
     assert EARLIEST - timedelta(days=6) <= row.week_start.date() <= TODAY
     assert row.source_ref is None or len(row.source_ref) <= 64
+
+
+COORDINATE = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["623007.2", "623 007,2", "6\u00a0580\u00a0818", "6580818,0"]),
+    NUMBERISH,
+)
+
+
+@PROPERTY
+@given(
+    day=st.one_of(st.sampled_from(["2026-11-22", "1900-01-01", "2026-11-23"]), PERIODISH),
+    time=st.one_of(st.sampled_from(["18:30", "24:00", "18:30:99"]), PERIODISH),
+    x=COORDINATE,
+    y=COORDINATE,
+)
+def test_an_event_is_within_limits_or_refused_cleanly(day, time, x, y):
+    frame = pd.DataFrame(
+        [["skadegorelse", day, time, x, y]], columns=["kategori", "datum", "tid", "x", "y"]
+    ).astype("str")
+    raw = RawTable(file="t.csv", frame=frame, rows=np.array([2]))
+    try:
+        result = check(raw)
+    except DeliveryRefusedError as exc:
+        assert all(p.row in (2, None) for p in exc.problems), exc.problems
+        return
+    (row,) = result.rows.itertuples()
+    assert EARLIEST <= row.hour_start.date() <= TODAY
+    assert 0 <= row.hour < 24 and np.isfinite(row.x) and np.isfinite(row.y)
