@@ -13,7 +13,8 @@ not a code under it. A level-1 or level-2 code is refused as too coarse, not as 
 
 Areas, periods and indicators repeat, so each distinct value is parsed once (``columns``); the
 same area, week and indicator twice is refused, since the store would not know which count is
-meant.
+meant; so are two finer codes that roll up to the same level-3 area in one week and indicator
+(the store keeps one count per level-3 cell).
 """
 
 from __future__ import annotations
@@ -126,21 +127,28 @@ def validate_aggregated(
         }
     )
     rows.loc[~is_ratio, "denominator"] = pd.NA
-    key = pd.DataFrame(
-        {"a": [a.upper() for a in given_area], "w": week_start, "i": rows["indicator"]}
-    )
+    # The cell is the level-3 area a code rolls up to: two finer codes under one area in the
+    # same week and indicator would be the same cell twice.
+    key = pd.DataFrame({"a": rows["area_code"], "w": week_start, "i": rows["indicator"]})
     twice = key.duplicated(keep="first").to_numpy()
     if twice.any():
         first_row = key.reset_index().groupby(["a", "w", "i"])["index"].transform("min").to_numpy()
-        problems.rows(
-            twice,
-            None,
-            lambda i: (
-                f"duplicate of row {raw.rows[first_row[i]]}: the same area "
-                f"{given_area[i]}, week starting {week_start[i].astype('datetime64[D]')} and "
-                f"indicator {rows['indicator'].iat[i]} appear twice"
-            ),
-        )
+
+        def why(i: int) -> str:
+            first = first_row[i]
+            week = week_start[i].astype("datetime64[D]")
+            if given_area[i].upper() != given_area[first].upper():
+                return (
+                    f"duplicate of row {raw.rows[first]}: both codes roll up to area "
+                    f"{rows['area_code'].iat[i]}, week starting {week}, indicator "
+                    f"{rows['indicator'].iat[i]}; deliver one count per level-3 area"
+                )
+            return (
+                f"duplicate of row {raw.rows[first]}: the same area {given_area[i]}, week "
+                f"starting {week} and indicator {rows['indicator'].iat[i]} appear twice"
+            )
+
+        problems.rows(twice, None, why)
         problems.raise_if_any()
     return AggregatedDelivery(file=raw.file, rows=rows)
 

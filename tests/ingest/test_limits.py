@@ -167,6 +167,20 @@ def test_area_codes_that_do_not_roll_up(given, reason):
     assert reason in message
 
 
+def test_two_finer_codes_under_one_area_are_one_cell_twice():
+    raw = counted(
+        ("1101", "2026-W07", "4"), ("110104", "2026-W07", "3"), ("110104", "2026-W08", "1")
+    )
+    assert located(refused(raw)) == [
+        (
+            3,
+            None,
+            "duplicate of row 2: both codes roll up to area 1101, week starting 2026-02-09, "
+            "indicator skadegorelse; deliver one count per level-3 area",
+        )
+    ]
+
+
 def test_a_zero_width_space_does_not_hide_an_area_code():
     problems = refused(counted(("1101\u200b", "2026-W07", "3")))
     assert {(p.row, p.column) for p in problems} == {(2, "område")}

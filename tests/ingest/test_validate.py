@@ -378,7 +378,7 @@ def test_two_columns_for_the_same_thing():
 def test_rolls_up_to_the_longest_level3_prefix():
     raw = table(
         "område;vecka;indikator;värde\n0181C1010;2026-W07;skadegorelse;1\n0181C2;2026-W07;"
-        "skadegorelse;2\n0181C10107;2026-W07;skadegorelse;3"
+        "skadegorelse;2\n0181C10107;2026-W08;skadegorelse;3"
     )
     rows = check(raw, area_codes=["0181C", "0181C1010"]).rows
     assert rows["area_code"].tolist() == ["0181C1010", "0181C", "0181C1010"]
