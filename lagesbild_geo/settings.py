@@ -10,12 +10,42 @@ is read at import time, so tests build their own ``Settings(...)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_COUNT = 100_000
+"""Largest count (or share numerator or denominator) one delivered cell may hold: one area, one
+ISO week, one indicator. A NYKO level-3 area has a few thousand inhabitants (DeSO areas 700 to
+2,700, the largest NYKO-3 areas about 20,000), so no weekly count of events in one, nor a number
+of pupils or children behind a share, comes near 100,000; a larger number is a typing or export
+error (a personnummer or a phone number in the count column, 2^63 - 1 from a broken export).
+It also keeps every sum the publication and the analyses form (years x areas) far from int64."""
+EARLIEST_DATE = date(2000, 1, 1)
+"""Earliest date (and ISO week) a delivery may name. The actors' systems of record (police
+reports, rescue reports, housing companies' case systems) do not reach back further, and an
+EST baseline of more than two decades is ample; what lies before is a wrong century (1900,
+0001), Excel's zero date (1899-12-30, 1900-01-00) or a typed year (1026 for 2026). A
+municipality loading older history raises LAGESBILD_EARLIEST_DATE."""
+MAX_REFERENCE_LENGTH = 64
+"""Longest reference (``referens``) accepted, in characters. A reference is a short id into
+the actor's own system: a police report number (``5000-K123456-26``, 15), a case number, a
+UUID (36); 64 leaves room for prefixes. Anything longer is text, not an id (and a 1 MB cell
+is refused without being scanned further than its length)."""
+
+
+@dataclass(frozen=True)
+class DeliveryLimits:
+    """The plausible range of what a delivery holds, passed from the settings to the ingest."""
+
+    max_count: int = MAX_COUNT
+    earliest_date: date = EARLIEST_DATE
+    max_reference_length: int = MAX_REFERENCE_LENGTH
 
 
 def _packaged_pygeoapi_config() -> Path:
@@ -65,6 +95,24 @@ class Settings(BaseSettings):
         description="Smallest count that may be published; 1..k-1 are shown as suppressed.",
     )
 
+    # -- deliveries ---------------------------------------------------------------------------
+    max_count: int = Field(
+        default=MAX_COUNT,
+        ge=1,
+        description="Largest count per area, week and indicator a delivery may hold (also a "
+        "share's numerator and denominator); larger ones are refused as implausible.",
+    )
+    earliest_date: date = Field(
+        default=EARLIEST_DATE,
+        description="Earliest date or ISO week a delivery may name; earlier ones are refused.",
+    )
+    max_reference_length: int = Field(
+        default=MAX_REFERENCE_LENGTH,
+        ge=1,
+        le=10_000,
+        description="Longest reference (referens) a delivered row may carry, in characters.",
+    )
+
     # -- server -----------------------------------------------------------------------------
     host: str = Field(default="127.0.0.1", description="Address pygeoapi listens on.")
     port: int = Field(default=5000, description="Port pygeoapi listens on.")
@@ -92,6 +140,10 @@ class Settings(BaseSettings):
         description="Shared secret that lets a process execution save its run as the current "
         "hotspots or trends layer (publish: true).",
     )
+
+    def delivery_limits(self) -> DeliveryLimits:
+        """What the ingest checks every delivery against (``ingest_file(limits=...)``)."""
+        return DeliveryLimits(self.max_count, self.earliest_date, self.max_reference_length)
 
     @property
     def cluster_dir(self) -> Path:

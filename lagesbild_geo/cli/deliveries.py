@@ -45,6 +45,7 @@ def ingest_cmd(ctx, file, actor_id, crs, replaces, allow_unplaced) -> None:
             crs=crs,
             replaces=replaces,
             allow_unplaced=allow_unplaced,
+            limits=settings_of(ctx).delivery_limits(),
             progress=lambda m: click.echo(f"  … {m}", err=True),
         )
     click.echo(result.summary())

@@ -2,19 +2,21 @@
 
 Dates and times repeat, so everything derived from them (week, weekday, hour) is computed per
 distinct value and only gathered per row; coordinates are parsed and brought to SWEREF 99 TM
-as whole arrays (``positions``). A million events validate in about a second. The same event
+as whole arrays (``positions``). A million events validate in about a second. Dates lie from
+the earliest accepted date to today, and an event today no later than now, in Swedish time
+(``periods``). The same event
 delivered twice (category, minute, position and reference) is refused.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
 from lagesbild_geo.ingest.columns import Problems, parse_distinct, report_distinct, strings
-from lagesbild_geo.ingest.periods import parse_date, parse_time
+from lagesbild_geo.ingest.periods import check_day, parse_date, parse_time
 from lagesbild_geo.ingest.positions import crs_per_row, parse_coordinates, to_sweref
 from lagesbild_geo.ingest.read import RawTable
 from lagesbild_geo.ingest.shapes import (
@@ -25,6 +27,7 @@ from lagesbild_geo.ingest.shapes import (
     indicator_lookup,
     require_columns,
 )
+from lagesbild_geo.settings import DeliveryLimits
 
 
 def validate_events(
@@ -34,9 +37,12 @@ def validate_events(
     catalogue: Catalogue,
     today: date,
     default_crs: str,
+    limits: DeliveryLimits,
+    now: datetime | None = None,
 ) -> EventDelivery:
     """The checked events with week, weekday, hour and SWEREF 99 TM position; refuse with
-    every problem found. ``default_crs`` is the file's CRS where a row names none."""
+    every problem found. ``default_crs`` is the file's CRS where a row names none; ``now``
+    (Stockholm wall-clock time, on ``today``) refuses an event later today."""
     geographic = "lat" in columns or "lon" in columns
     if geographic and ("x" in columns or "y" in columns):
         problems.file("give the position either as x and y or as lat and lon, not both")
@@ -61,10 +67,13 @@ def validate_events(
 
     ind_codes, indicators, ind_errors = parse_distinct(frame[columns["indicator"]], event_indicator)
     bad = report_distinct(problems, ind_codes, ind_errors, columns["indicator"])
-    date_codes, dates, date_errors = parse_distinct(frame[columns["period"]], parse_date)
-    for k, parsed in enumerate(dates):
-        if parsed is not None and parsed[0] > today:
-            date_errors[k] = f"the date {parsed[0].isoformat()} lies in the future"
+
+    def event_date(text: str) -> tuple[date, int | None]:
+        parsed = parse_date(text)
+        check_day(parsed[0], limits.earliest_date, today)
+        return parsed
+
+    date_codes, dates, date_errors = parse_distinct(frame[columns["period"]], event_date)
     bad |= report_distinct(problems, date_codes, date_errors, columns["period"])
     # Dates and times repeat: everything derived from them is computed per distinct value
     # and only gathered per row.
@@ -84,6 +93,15 @@ def validate_events(
             "no time of day: add a time column (tid) or write date and time",
         )
         minute_of = np.maximum(minute_of, 0)
+    if now is not None and now.date() == today:
+        later = (day_of == today.toordinal() - epoch)[date_codes] & (
+            minute_of > now.hour * 60 + now.minute
+        )[time_codes]
+        problems.rows(
+            later & ~bad,
+            columns.get("time", columns["period"]),
+            "the time lies in the future (later today, Swedish time)",
+        )
 
     x_name, y_name = (
         (columns["lon"], columns["lat"]) if geographic else (columns["x"], columns["y"])

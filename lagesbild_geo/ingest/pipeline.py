@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
 
@@ -28,10 +28,12 @@ from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import ConflictError, DeliveryRefusedError, Problem
 from lagesbild_geo.ingest.aggregate import count_cells
 from lagesbild_geo.ingest.locate import LOCATOR_FORMAT, AreaLocator
+from lagesbild_geo.ingest.periods import local_now
 from lagesbild_geo.ingest.privacy import find_personal_data
 from lagesbild_geo.ingest.read import read_table
 from lagesbild_geo.ingest.shapes import AggregatedDelivery, Catalogue, EventDelivery
 from lagesbild_geo.ingest.validate import likely_shape, validate
+from lagesbild_geo.settings import DeliveryLimits
 from lagesbild_geo.store import areas as store_areas
 from lagesbild_geo.store import deliveries as store
 from lagesbild_geo.store import reads as queries
@@ -131,6 +133,8 @@ def ingest_file(
     replaces: int | None = None,
     allow_unplaced: bool = False,
     today: date | None = None,
+    now: datetime | None = None,
+    limits: DeliveryLimits | None = None,
     catalogue: IndicatorCatalogue | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
@@ -140,11 +144,18 @@ def ingest_file(
     the first one's id. ``replaces`` names the delivery this one corrects; the correction takes
     its place when approved. Events outside every area refuse the delivery (each row listed)
     unless ``allow_unplaced``, when they are left out and counted in the delivery's report.
+
+    ``limits`` (the settings' ``delivery_limits()``; their defaults when ``None``) bound counts,
+    dates and references. What lies in the future is judged by ``now`` in Swedish time (the
+    clock when neither ``now`` nor ``today`` is given); ``today`` alone (for tests) accepts
+    every time of that day.
     """
     path = Path(path)
     say = progress or (lambda _msg: None)
     catalogue = catalogue or load_catalogue()
-    today = today or date.today()
+    if today is None or now is not None:
+        now = local_now(now)
+        today = today or now.date()
 
     kind = queries.actor_kind(conn, actor_id)
     say("reading")
@@ -176,6 +187,11 @@ def ingest_file(
                 area_codes=set(queries.area_codes(conn)),
                 today=today,
                 default_crs=crs or "EPSG:3006",
+                limits=limits,
+                coarse_codes={
+                    code: level for level in (1, 2) for code in queries.area_codes(conn, level)
+                },
+                now=now,
             )
         except BaseException:
             _refuse_personal_data(privacy)

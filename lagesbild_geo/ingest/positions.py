@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
+from lagesbild_geo.ingest.cells import coordinate_text
 from lagesbild_geo.ingest.columns import Problems, arrow_strings, distinct, report_distinct, short
 
 SWEREF_EAST = (180_000.0, 1_090_000.0)
@@ -33,7 +34,8 @@ CRS_ALIASES = {"SWEREF99TM": "EPSG:3006", "WGS84": "EPSG:4326", "RT90": "EPSG:30
 def parse_coordinates(
     problems: Problems, column: pd.Series, name: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Decimal numbers (decimal comma or point) as float64; NaN and a problem where not."""
+    """Decimal numbers (decimal comma or point, thousands grouped by a space or no-break space
+    as in counts: ``cells.coordinate_text``) as float64; NaN and a problem where not."""
     cells = arrow_strings(column)
     numbers = None
     if not _has_byte(cells, b","):
@@ -41,10 +43,9 @@ def parse_coordinates(
             numbers = pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False)
         except pa.ArrowInvalid:
             numbers = None
-    if numbers is None:
-        cells = pc.utf8_trim_whitespace(pc.replace_substring(cells, ",", "."))
-        ok = pc.match_substring_regex(cells, r"^[-+]?[0-9]+(\.[0-9]*)?$|^[-+]?\.[0-9]+$")
-        values = pc.cast(pc.if_else(ok, cells, pa.scalar(None, pa.string())), pa.float64())
+    if numbers is None:  # decimal commas, thousands separators (as in counts), or bad cells
+        plain, ok = coordinate_text(cells)
+        values = pc.cast(pc.if_else(ok, plain, pa.scalar(None, pa.string())), pa.float64())
         numbers = values.to_numpy(zero_copy_only=False)
     bad = ~np.isfinite(numbers)
     if bad.any():

@@ -13,15 +13,12 @@ parsed and transformed as arrays. A million events validate in about a second.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import date
-
-import numpy as np
-import pandas as pd
-import pyarrow.compute as pc
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
 
 from lagesbild_geo.ingest.aggregated import validate_aggregated
-from lagesbild_geo.ingest.columns import Problems, arrow_strings
+from lagesbild_geo.ingest.cells import refuse_bad_references, refuse_control_characters
+from lagesbild_geo.ingest.columns import Problems
 from lagesbild_geo.ingest.events import validate_events
 from lagesbild_geo.ingest.read import RawTable
 from lagesbild_geo.ingest.shapes import (
@@ -31,6 +28,7 @@ from lagesbild_geo.ingest.shapes import (
     EventDelivery,
     canonical_column,
 )
+from lagesbild_geo.settings import DeliveryLimits
 
 
 def validate(
@@ -40,13 +38,19 @@ def validate(
     area_codes: Collection[str],
     today: date,
     default_crs: str = "EPSG:3006",
+    limits: DeliveryLimits | None = None,
+    coarse_codes: Mapping[str, int] | None = None,
+    now: datetime | None = None,
 ) -> AggregatedDelivery | EventDelivery:
     """Check every row of ``raw`` and return it normalised; refuse with all problems found.
 
     ``area_codes`` are the municipality's NYKO level-3 codes; finer codes roll up to the
-    longest of them that is a prefix. ``today`` decides what lies in the future.
+    longest of them that is a prefix (``aggregated``); ``coarse_codes`` (code → level 1 or 2)
+    are refused as too coarse. ``today`` decides what lies in the future, and ``now`` (Swedish
+    wall-clock time) which events of today; ``limits`` bound counts, dates and references.
     """
     problems = Problems(raw)
+    limits = limits or DeliveryLimits()
     columns = _map_columns(raw, problems)
     problems.raise_if_any()
     has_area = "area" in columns
@@ -63,11 +67,16 @@ def validate(
             "missing column: neither an area column (område, area, area_code, nyko) "
             "nor a position (x and y, or lat and lon)"
         )
-    _refuse_control_characters(problems, raw.frame, columns)
+    refuse_control_characters(problems, raw.frame, columns)
+    if "source_ref" in columns:
+        name = columns["source_ref"]
+        refuse_bad_references(problems, raw.frame[name], name, limits.max_reference_length)
     problems.raise_if_any()
     if has_area:
-        return validate_aggregated(raw, columns, problems, catalogue, area_codes, today)
-    return validate_events(raw, columns, problems, catalogue, today, default_crs)
+        return validate_aggregated(
+            raw, columns, problems, catalogue, area_codes, today, limits, coarse_codes or {}
+        )
+    return validate_events(raw, columns, problems, catalogue, today, default_crs, limits, now)
 
 
 def likely_shape(raw: RawTable) -> str | None:
@@ -99,26 +108,3 @@ def _map_columns(raw: RawTable, problems: Problems) -> dict[str, str]:
         else:
             columns[key] = name
     return columns
-
-
-def _refuse_control_characters(
-    problems: Problems, frame: pd.DataFrame, columns: dict[str, str]
-) -> None:
-    """A reference is one line of text: a tab, a line break or another control character in it
-    is refused (the store separates a cell's references with one, U+001F)."""
-    if "source_ref" not in columns:
-        return
-    name = columns["source_ref"]
-    refs = arrow_strings(frame[name])
-    data = refs.buffers()[2]
-    octets = np.frombuffer(data or b"", dtype=np.uint8)
-    if not ((octets < 0x20) | (octets == 0x7F)).any():
-        return  # the usual case, settled without looking at rows
-    inner = pc.utf8_trim_whitespace(refs)  # spaces around a reference are only trimmed
-    bad = pc.fill_null(pc.match_substring_regex(inner, r"[\x00-\x1f\x7f]"), False)
-    problems.rows(
-        bad.to_numpy(zero_copy_only=False),
-        name,
-        "the reference holds a control character (a tab, a line break or similar); "
-        "a reference is one line of text",
-    )

@@ -303,15 +303,15 @@ BROKEN = {
         )
     ],
     "unknown_area.csv": [
-        (3, "område", "unknown area code '9901': neither a NYKO level-3 code"),
-        (4, "område", "unknown area code '11': neither a NYKO level-3 code"),
+        (3, "område", "unknown area code: neither a NYKO level-3 code"),
+        (4, "område", "unknown area code: neither a NYKO level-3 code"),
     ],
     "unknown_indicator.csv": [
         (2, "indikator", "unknown indicator 'skadegörelse_x'; did you mean: skadegorelse")
     ],
-    "negative_count.csv": [(3, "värde", "negative count -2; counts cannot be below 0")],
-    "decimal_count.csv": [(2, "värde", "'2,5' is not a whole number; counts must be integers")],
-    "future_period.csv": [(3, "vecka", "the period 2030-01-07 (week start) lies in the future")],
+    "negative_count.csv": [(3, "värde", "negative count; counts cannot be below 0")],
+    "decimal_count.csv": [(2, "värde", "not a whole number; counts must be integers")],
+    "future_period.csv": [(3, "vecka", "the week has not started yet; it lies in the future")],
     "week53_52_week_year.csv": [(2, "vecka", "2025 has only 52 ISO weeks; week 53 does not exist")],
     "duplicate_rows.csv": [
         (
@@ -322,7 +322,7 @@ BROKEN = {
         )
     ],
     "share_numerator_above_denominator.csv": [
-        (3, "täljare", "numerator 30 is larger than denominator 25; a share cannot exceed 1")
+        (3, "täljare", "numerator is larger than denominator; a share cannot exceed 1")
     ],
     "wrong_crs_degrees.csv": [
         (
@@ -335,8 +335,8 @@ BROKEN = {
     "swapped_xy.csv": [(2, "x", "x and y look swapped (x is the easting, y the northing)")],
     "unknown_crs.csv": [(2, "crs", "unknown CRS 'EPSG:99999'; write it like EPSG:3006")],
     "invalid_date_time.csv": [
-        (2, "datum", "'2026-02-30' is not a valid date"),
-        (3, "tid", "'25:10' is not a time of day like 18:30"),
+        (2, "datum", "not a valid date"),
+        (3, "tid", "not a time of day like 18:30"),
     ],
     "duplicate_events.csv": [(4, None, "duplicate of row 2: the same category, date, time")],
     "free_text_column.csv": [(None, "kommentar", "unknown column;")],
@@ -378,7 +378,7 @@ def test_two_columns_for_the_same_thing():
 def test_rolls_up_to_the_longest_level3_prefix():
     raw = table(
         "område;vecka;indikator;värde\n0181C1010;2026-W07;skadegorelse;1\n0181C2;2026-W07;"
-        "skadegorelse;2\n0181C10107;2026-W07;skadegorelse;3"
+        "skadegorelse;2\n0181C10107;2026-W08;skadegorelse;3"
     )
     rows = check(raw, area_codes=["0181C", "0181C1010"]).rows
     assert rows["area_code"].tolist() == ["0181C1010", "0181C", "0181C1010"]
@@ -467,7 +467,7 @@ def test_event_rules():
         "skadegorelse;2026-02-10;12:00;50000;6580818"  # outside Sweden
     )
     assert located(refused(raw)) == [
-        (2, "datum", "the date 2030-01-07 lies in the future"),
+        (2, "datum", "the date lies in the future"),
         (
             3,
             "kategori",
