@@ -128,6 +128,7 @@ def ingest_file(
     *,
     actor_id: str,
     crs: str | None = None,
+    sheet: str | None = None,
     replaces: int | None = None,
     allow_unplaced: bool = False,
     today: date | None = None,
@@ -140,6 +141,7 @@ def ingest_file(
     the first one's id. ``replaces`` names the delivery this one corrects; the correction takes
     its place when approved. Events outside every area refuse the delivery (each row listed)
     unless ``allow_unplaced``, when they are left out and counted in the delivery's report.
+    ``sheet`` names the workbook sheet to read (see :func:`read_table`).
     """
     path = Path(path)
     say = progress or (lambda _msg: None)
@@ -150,7 +152,7 @@ def ingest_file(
     say("reading")
     with ThreadPoolExecutor(max_workers=1) as hasher:  # the fingerprint beside the parsing
         fingerprint = hasher.submit(_sha256, path)
-        raw = read_table(path)
+        raw = read_table(path, sheet=sheet, screen=find_personal_data)
         digest = fingerprint.result()
     existing = store.find_delivery_by_content(conn, actor_id, digest)
     if existing is not None:

@@ -139,8 +139,9 @@ def test_utf16_is_refused_by_name():
 def test_neither_utf8_nor_cp1252(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes(b"a;b\n\x81\x8d;1\n")  # bytes undefined in Windows-1252
-    [problem] = refused(path)
-    assert "neither UTF-8 nor Windows-1252" in problem.reason
+    problems = refused(path)
+    assert [(p.row, p.reason[:8]) for p in problems] == [(2, "byte 4 ("), (2, "byte 5 (")]
+    assert all("neither UTF-8 nor Windows-1252" in p.reason for p in problems)
 
 
 def test_empty_csv():
