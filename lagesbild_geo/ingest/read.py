@@ -174,9 +174,8 @@ def _refuse_repeated_header(name: str, frame: pd.DataFrame, rows: np.ndarray, wh
         return
     same = np.ones(len(frame), dtype=bool)
     for column_name in frame.columns:
-        same &= (frame[column_name].str.strip().str.casefold() == column_name.casefold()).to_numpy(
-            dtype=bool, na_value=False
-        )
+        cells = frame[column_name].str.replace("\ufeff", "").str.strip().str.casefold()
+        same &= (cells == column_name.casefold()).to_numpy(dtype=bool, na_value=False)
         if not same.any():
             return
     hits = rows[same]

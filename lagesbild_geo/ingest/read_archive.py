@@ -215,6 +215,11 @@ class _SheetScanner:
                 )
 
 
+def cell_budget() -> list[int]:
+    """The cells a whole workbook may have, as the one-item list :func:`scan_sheet` counts down."""
+    return [MAX_CELLS]
+
+
 def scan_sheet(archive: zipfile.ZipFile, member: str, budget: list[int]) -> SheetScan:
     """Count a sheet's cells as openpyxl will pad them; find its formulas; bound each cell.
 

@@ -9,7 +9,7 @@ encoding rule, in order (the first that applies decides):
 2. the signature of something that is not text (a workbook, ZIP, PNG, PDF, an Excel 97-2003 or
    password-protected workbook) or mostly control bytes: refused, saying what it is;
 3. valid UTF-8 (a UTF-8 BOM is dropped): UTF-8;
-4. not valid UTF-8 but with at least one valid UTF-8 multi-byte sequence: a UTF-8 file with
+4. not valid UTF-8 but with a UTF-8 BOM or at least one valid multi-byte sequence: a UTF-8 file with
    stray bytes (a Windows-1252 character pasted in, two files joined): refused, naming the line
    and byte offset of each stray byte (up to :data:`MAX_LISTED_BYTES`). Reading such a file
    as Windows-1252 would turn every "ö" of it into "Ã¶" and name the wrong rows later;
@@ -138,7 +138,8 @@ def decode(name: str, data: bytes) -> tuple[bytes, str | None]:
     twice), so the text is ``None`` and the caller decodes what it needs.
     """
     refuse_if_not_text(name, data)
-    if data.startswith(b"\xef\xbb\xbf"):
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
         data = data[3:]
     if data.isascii():
         return data, None
@@ -146,15 +147,16 @@ def decode(name: str, data: bytes) -> tuple[bytes, str | None]:
         return data, data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if _UTF8_MULTIBYTE.search(data) is not None:
-        raise DeliveryRefusedError(_stray_bytes(name, data))
+    skipped = 3 if bom else 0  # offsets count in the file as delivered, BOM included
+    if bom or _UTF8_MULTIBYTE.search(data) is not None:
+        raise DeliveryRefusedError(_stray_bytes(name, data, skipped))
     undefined = [m.start() for m in _CP1252_UNDEFINED.finditer(data, 0)][:MAX_LISTED_BYTES]
     if undefined:
         raise DeliveryRefusedError(
             [
                 Problem(
                     name,
-                    f"byte {offset} (line {_line(data, offset)}) is neither UTF-8 nor "
+                    f"byte {offset + skipped} (line {_line(data, offset)}) is neither UTF-8 nor "
                     "Windows-1252 text; save the file as CSV UTF-8",
                     row=_line(data, offset),
                 )
@@ -165,7 +167,7 @@ def decode(name: str, data: bytes) -> tuple[bytes, str | None]:
     return text.encode("utf-8"), text
 
 
-def _stray_bytes(name: str, data: bytes) -> list[Problem]:
+def _stray_bytes(name: str, data: bytes, skipped: int) -> list[Problem]:
     """The first bytes where UTF-8 decoding fails, by line and offset (the offset counts from 0)."""
     offsets: list[int] = []
     position = 0
@@ -179,8 +181,9 @@ def _stray_bytes(name: str, data: bytes) -> list[Problem]:
     problems = [
         Problem(
             name,
-            f"the file is UTF-8 but byte {offset} (line {_line(data, offset)}) is not valid "
-            "UTF-8 (a character from another encoding pasted in?); save the file as CSV UTF-8",
+            f"the file is UTF-8 but byte {offset + skipped} (line {_line(data, offset)}) is "
+            "not valid UTF-8 (a character from another encoding pasted in?); save the file as "
+            "CSV UTF-8",
             row=_line(data, offset),
         )
         for offset in offsets
@@ -275,7 +278,8 @@ def _read_csv_fast(encoded: bytes, sep: str, width: int) -> tuple[list[str], pd.
 
 def _read_csv_slow(name: str, text: str, sep: str) -> Parsed:
     """Row-exact reading with :mod:`csv`; lists every ragged row."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    # strict: a quote never closed is an error, not a cell that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     header: list[str] | None = None
     records: list[list[str]] = []
     rows: list[int] = []
@@ -308,7 +312,10 @@ def _read_csv_slow(name: str, text: str, sep: str) -> Parsed:
             records.append(record)
             rows.append(row_number)
     except csv.Error as exc:
-        problems.append(Problem(name, f"cannot read CSV: {exc}", row=row_number + 1))
+        reason = f"cannot read CSV: {exc}"
+        if "unexpected end of data" in str(exc):
+            reason = 'a quote (") opened in this row is never closed'
+        problems.append(Problem(name, reason, row=row_number + 1))
     if ragged > MAX_LISTED_RAGGED:
         problems.append(
             Problem(name, f"{ragged - MAX_LISTED_RAGGED} more rows with the wrong number of fields")

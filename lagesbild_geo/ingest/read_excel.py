@@ -36,9 +36,9 @@ import pandas as pd
 
 from lagesbild_geo.errors import DeliveryRefusedError, Problem
 from lagesbild_geo.ingest.read_archive import (
-    MAX_CELLS,
     ArchiveLimitError,
     SheetScan,
+    cell_budget,
     check_archive,
     column_letter,
     scan_sheet,
@@ -111,7 +111,7 @@ def _refuse_other_format(name: str, data: bytes) -> None:
 def _read_sheets(
     name: str, archive: zipfile.ZipFile, workbook: Any, wanted: str | None
 ) -> Workbook:
-    budget = [MAX_CELLS]
+    budget = cell_budget()
     scans = {
         ws.title: scan_sheet(archive, ws._worksheet_path, budget) for ws in workbook.worksheets
     }
