@@ -431,3 +431,19 @@ def test_the_ingest_command_takes_sheet(pg_url, monkeypatch, ready_conn, tmp_pat
     assert "name the one to read with --sheet" in refused_run.output
     run = runner.invoke(main, ["ingest", str(path), "--actor", "kommunen", "--sheet", "Vecka 8"])
     assert run.exit_code == 0, run.output
+
+
+def test_a_shared_string_of_many_runs_is_bounded_like_a_cell(tmp_path):
+    runs = "".join(f"<r><t>{'z' * 30_000}</t></r>" for _ in range(3))
+    strings = f'<sst xmlns="{MAIN}"><si><t>ok</t></si><si>{runs}</si></sst>'
+    types = workbook("x", [("Data", "visible", DATA)])
+    with zipfile.ZipFile(io.BytesIO(types)) as source:
+        manifest = source.read("[Content_Types].xml").decode()
+    manifest = manifest.replace(
+        "</Types>",
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+    )
+    parts = {"xl/sharedStrings.xml": strings, "[Content_Types].xml": manifest}
+    [problem] = refused(book(tmp_path, [("Data", "visible", DATA)], parts))
+    assert "a shared string holds more than 32767 characters" in problem.reason
