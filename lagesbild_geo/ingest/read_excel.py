@@ -86,7 +86,7 @@ def parse_workbook(name: str, data: bytes, sheet: str | None = None) -> Workbook
     except ArchiveLimitError as exc:
         refuse(name, str(exc))
         raise  # unreachable: refuse raises
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError) as exc:
+    except Exception as exc:  # a cell openpyxl cannot convert (a shared string that is not there)
         raise DeliveryRefusedError(
             [Problem(name, f"not a valid Excel file ({type(exc).__name__}); save it as .xlsx")]
         ) from exc

@@ -436,14 +436,34 @@ def test_the_ingest_command_takes_sheet(pg_url, monkeypatch, ready_conn, tmp_pat
 def test_a_shared_string_of_many_runs_is_bounded_like_a_cell(tmp_path):
     runs = "".join(f"<r><t>{'z' * 30_000}</t></r>" for _ in range(3))
     strings = f'<sst xmlns="{MAIN}"><si><t>ok</t></si><si>{runs}</si></sst>'
-    types = workbook("x", [("Data", "visible", DATA)])
-    with zipfile.ZipFile(io.BytesIO(types)) as source:
-        manifest = source.read("[Content_Types].xml").decode()
-    manifest = manifest.replace(
-        "</Types>",
-        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-    )
-    parts = {"xl/sharedStrings.xml": strings, "[Content_Types].xml": manifest}
+    parts = {"xl/sharedStrings.xml": strings}
     [problem] = refused(book(tmp_path, [("Data", "visible", DATA)], parts))
     assert "a shared string holds more than 32767 characters" in problem.reason
+
+
+HEAD_ROW = '<row r="1"><c r="A1" t="inlineStr"><is><t>antal</t></is></c></row>'
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        ('<row r="2"><c r="A2" t="s"><v>99</v></c></row>', "not a valid Excel file (IndexError)"),
+        ('<row r="2"><c r="A2"><v>abc</v></c></row>', "not a valid Excel file (ValueError)"),
+        ('<row r="2"><c r="A2" t="d"><v>2026-13-45</v></c></row>', "(ValueError)"),
+        (
+            '<row r="3"><c r="A3"><v>1</v></c></row><row r="2"><c r="A2"><v>5</v></c></row>',
+            "row 2 comes after row 3 in the sheet",
+        ),
+        (
+            '<row r="2"><c r="A2"><v>1</v></c></row><row r="2"><c r="B2"><v>5</v></c></row>',
+            "row 2 comes after row 2",
+        ),
+        (
+            '<row r="2"><c r="B2"><v>1</v></c><c r="A2"><v>5</v></c></row>',
+            "the cells of row 2 are out of order",
+        ),
+    ],
+)
+def test_cells_openpyxl_would_crash_on_or_drop_silently(tmp_path, rows, reason):
+    [problem] = refused(book(tmp_path, [("Data", "visible", sheet_with(HEAD_ROW + rows))]))
+    assert reason in problem.reason

@@ -91,3 +91,48 @@ def test_random_workbooks_damaged_at_random(sheets, cut, noise, suffix, sheet):
         cut %= len(data)
         data = data[:cut] + noise + data[cut + len(noise) :]
     read_or_refuse(data, suffix, sheet if suffix == ".xlsx" else None)
+
+
+XML_TEXT = st.text(alphabet="01aZ.-:#!E+ ", max_size=6)
+RAW_CELL = st.tuples(
+    st.one_of(st.none(), st.sampled_from(["A", "B", "C", "Z", "XFD", "XFE", "AA", "ö"])),
+    st.sampled_from([None, "s", "n", "b", "d", "e", "str", "inlineStr", "zz"]),
+    st.one_of(st.none(), XML_TEXT),
+    st.booleans(),  # a formula
+)
+RAW_ROW = st.tuples(
+    st.one_of(st.none(), st.integers(-1, 1_048_578)), st.lists(RAW_CELL, max_size=4)
+)
+
+
+def raw_cell(row: int | None, cell) -> str:
+    column, kind, value, formula = cell
+    ref = f' r="{column}{row if row is not None else 1}"' if column else ""
+    kind_attr = f' t="{kind}"' if kind else ""
+    inner = "<f>1+1</f>" if formula else ""
+    if kind == "inlineStr":
+        inner += f"<is><t>{value or ''}</t></is>"
+    elif value is not None:
+        inner += f"<v>{value}</v>"
+    return f"<c{ref}{kind_attr}>{inner}</c>"
+
+
+@PROPERTY
+@given(
+    st.lists(RAW_ROW, min_size=1, max_size=8),
+    st.lists(XML_TEXT, max_size=3),
+    st.sampled_from(["visible", "hidden"]),
+)
+def test_random_sheet_xml(rows, strings, state):
+    from tests.data.read.make import MAIN
+
+    body = "".join(
+        (f'<row r="{r}">' if r is not None else "<row>")
+        + "".join(raw_cell(r, c) for c in cells)
+        + "</row>"
+        for r, cells in rows
+    )
+    sheet = f'<worksheet xmlns="{MAIN}"><sheetData>{body}</sheetData></worksheet>'
+    sst = "".join(f"<si><t>{s}</t></si>" for s in strings)
+    parts = {"xl/sharedStrings.xml": f'<sst xmlns="{MAIN}">{sst}</sst>'}
+    read_or_refuse(workbook("x", [("Data", state, sheet)], parts), ".xlsx")

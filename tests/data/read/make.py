@@ -81,6 +81,10 @@ def workbook(name: str, sheets, parts: dict[str, str | bytes] | None = None) -> 
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{CT}.worksheet+xml"/>'
         for i in range(1, len(sheets) + 1)
     )
+    if "xl/sharedStrings.xml" in (parts or {}):  # openpyxl finds them by their content type
+        overrides += (
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{CT}.sharedStrings+xml"/>'
+        )
     files: dict[str, str | bytes] = {
         "[Content_Types].xml": (
             '<?xml version="1.0" encoding="UTF-8"?>'
