@@ -19,6 +19,11 @@ from lagesbild_geo.weeks import iso_week
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--actor", "actor_id", required=True, help="The delivering actor's id.")
 @click.option("--crs", help="CRS of x/y columns when the file has no crs column (default 3006).")
+@click.option(
+    "--sheet",
+    help="The workbook sheet to read (default: the one visible sheet with data; a hidden "
+    "sheet is read only when named).",
+)
 @click.option("--replaces", type=int, help="Id of the delivery this file corrects.")
 @click.option(
     "--allow-unplaced",
@@ -28,7 +33,7 @@ from lagesbild_geo.weeks import iso_week
 )
 @click.pass_context
 @handle_errors
-def ingest_cmd(ctx, file, actor_id, crs, replaces, allow_unplaced) -> None:
+def ingest_cmd(ctx, file, actor_id, crs, sheet, replaces, allow_unplaced) -> None:
     """Deliver FILE (Excel .xlsx or CSV) for an actor; it waits for review.
 
     The file holds either counts per area and period (area code, ISO week or date, indicator,
@@ -43,6 +48,7 @@ def ingest_cmd(ctx, file, actor_id, crs, replaces, allow_unplaced) -> None:
             file,
             actor_id=actor_id,
             crs=crs,
+            sheet=sheet,
             replaces=replaces,
             allow_unplaced=allow_unplaced,
             limits=settings_of(ctx).delivery_limits(),

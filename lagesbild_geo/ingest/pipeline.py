@@ -130,6 +130,7 @@ def ingest_file(
     *,
     actor_id: str,
     crs: str | None = None,
+    sheet: str | None = None,
     replaces: int | None = None,
     allow_unplaced: bool = False,
     today: date | None = None,
@@ -148,7 +149,7 @@ def ingest_file(
     ``limits`` (the settings' ``delivery_limits()``; their defaults when ``None``) bound counts,
     dates and references. What lies in the future is judged by ``now`` in Swedish time (the
     clock when neither ``now`` nor ``today`` is given); ``today`` alone (for tests) accepts
-    every time of that day.
+    every time of that day. ``sheet`` names the workbook sheet to read (see :func:`read_table`).
     """
     path = Path(path)
     say = progress or (lambda _msg: None)
@@ -161,7 +162,7 @@ def ingest_file(
     say("reading")
     with ThreadPoolExecutor(max_workers=1) as hasher:  # the fingerprint beside the parsing
         fingerprint = hasher.submit(_sha256, path)
-        raw = read_table(path)
+        raw = read_table(path, sheet=sheet, screen=find_personal_data)
         digest = fingerprint.result()
     existing = store.find_delivery_by_content(conn, actor_id, digest)
     if existing is not None:
