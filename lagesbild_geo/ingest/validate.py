@@ -25,11 +25,30 @@ from lagesbild_geo.ingest.columns import Problems, arrow_strings
 from lagesbild_geo.ingest.events import validate_events
 from lagesbild_geo.ingest.read import RawTable
 from lagesbild_geo.ingest.shapes import (
-    COLUMN_NAMES,
     AggregatedDelivery,
     Catalogue,
     EventDelivery,
     canonical_column,
+)
+
+#: The column names as the README shows them, in its order: what a refusal offers instead of
+#: an unknown column (each also has an English name, ``shapes.COLUMN_NAMES``).
+README_COLUMNS = (
+    "område",
+    "vecka",
+    "datum",
+    "indikator",
+    "kategori",
+    "antal",
+    "täljare",
+    "nämnare",
+    "referens",
+    "tid",
+    "x",
+    "y",
+    "lat",
+    "lon",
+    "crs",
 )
 
 
@@ -47,8 +66,9 @@ def validate(
     longest of them that is a prefix. ``today`` decides what lies in the future.
     """
     problems = Problems(raw)
+    # An unknown or doubled column does not stop the checks of the known ones: one refusal
+    # says everything there is to fix.
     columns = _map_columns(raw, problems)
-    problems.raise_if_any()
     has_area = "area" in columns
     position = {"x", "y", "lat", "lon"} & columns.keys()
     if has_area and position:
@@ -65,9 +85,13 @@ def validate(
         )
     _refuse_control_characters(problems, raw.frame, columns)
     problems.raise_if_any()
+    delivery: AggregatedDelivery | EventDelivery
     if has_area:
-        return validate_aggregated(raw, columns, problems, catalogue, area_codes, today)
-    return validate_events(raw, columns, problems, catalogue, today, default_crs)
+        delivery = validate_aggregated(raw, columns, problems, catalogue, area_codes, today)
+    else:
+        delivery = validate_events(raw, columns, problems, catalogue, today, default_crs)
+    problems.raise_if_any(everything=True)
+    return delivery
 
 
 def likely_shape(raw: RawTable) -> str | None:
@@ -83,18 +107,20 @@ def likely_shape(raw: RawTable) -> str | None:
 def _map_columns(raw: RawTable, problems: Problems) -> dict[str, str]:
     """Canonical name -> the actor's column name; unknown and doubled columns are problems."""
     columns: dict[str, str] = {}
-    accepted = ", ".join(names[0] for names in COLUMN_NAMES.values())
+    accepted = ", ".join(README_COLUMNS)
     for name in raw.frame.columns:
         key = canonical_column(name)
         if key is None:
             problems.file(
                 f"unknown column; only these (or their English names) may be delivered: {accepted}",
                 column=name,
+                stops=False,
             )
         elif key in columns:
             problems.file(
-                f"columns '{columns[key]}' and '{name}' mean the same ({key}); keep one",
+                f"columns '{columns[key]}' and '{name}' mean the same; keep one",
                 column=name,
+                stops=False,
             )
         else:
             columns[key] = name
