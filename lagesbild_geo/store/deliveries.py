@@ -268,7 +268,7 @@ def _refuse_repeats(
                 [
                     Problem(
                         new.file_name,
-                        f"{certain:,} of its {cell_count:,} counts (area × week × indicator) "
+                        f"{_how_many(certain, cell_count)} counts (area × week × indicator) "
                         f"repeat delivery {other} ({status}) exactly and would be counted "
                         f"twice; deliver only what is new, or correct delivery {other} with "
                         f"--replaces {other}",
@@ -277,6 +277,10 @@ def _refuse_repeats(
             )
         overlaps.append({"delivery": other, "cells": shared, "same_values": repeated})
     return overlaps
+
+
+def _how_many(part: int, whole: int) -> str:
+    return f"all {whole:,} of its" if part == whole else f"{part:,} of its {whole:,}"
 
 
 def _refuse_identical(new: NewDelivery, other: int, status: str) -> None:
