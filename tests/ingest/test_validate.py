@@ -259,6 +259,13 @@ def test_good_events_in_sweref():
             "x": [623007.2, 627391.2, 620325.6, 623688.2],
             "y": [6580818.0, 6580887.3, 6581603.1, 6585290.2],
             "source_ref": pd.Series(["K123456-26", "K123457-26", None, None], dtype=object),
+            "minute": (
+                weeks(
+                    "2026-02-10T18:30", "2026-01-01T00:05", "2025-12-31T23:59", "2026-02-15T07:45"
+                )
+                .astype("datetime64[m]")
+                .astype(np.int64)
+            ),
         }
     )
     pd.testing.assert_frame_equal(delivery.rows, expected)
