@@ -46,8 +46,8 @@ from lagesbild_geo.store import reads as queries
 MAX_UNPLACED_LISTED = 50
 #: What a delivery holds, per shape: the validated columns its content digest is made of
 #: (``store.content_digest``), so that the same counts or events in another file are found.
-COUNTED_CONTENT = ("area_code", "week_start", "indicator", "numerator", "denominator", "source_ref")
-EVENT_CONTENT = ("indicator", "minute", "x", "y", "source_ref")
+COUNTED_CONTENT = ("area_code", "week_start", "indicator", "numerator", "denominator")
+EVENT_CONTENT = ("indicator", "minute", "x", "y")
 #: Single events are counted in about this many parts, so that storing starts early.
 CELL_PARTS = 8
 

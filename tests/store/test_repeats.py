@@ -124,3 +124,17 @@ def test_events_without_references_in_the_same_cell_are_flagged_not_refused(read
         actor="vaktbolaget",
     )
     assert f"already delivered as delivery {second.delivery_id}" in message
+
+
+def test_counts_are_the_same_whatever_references_they_carry(ready_conn, tmp_path):
+    """A re-export with new record ids is the same counts; a superset of them too."""
+    header = HEADER.replace("\n", ",referens\n")
+    first = _deliver(ready_conn, tmp_path, "a.csv", header + "1101,2026-W07,ran,4,P-1\n")
+    again = _refused(ready_conn, tmp_path, "b.csv", header + "1101,2026-W07,ran,4,EXPORT-77\n")
+    assert f"already delivered as delivery {first.delivery_id}" in again
+    more = _refused(
+        ready_conn, tmp_path, "c.csv", header + "1101,2026-W07,ran,4,X-1\n1102,2026-W07,ran,1,X-2\n"
+    )
+    assert (
+        f"1 of its 2 counts (area × week × indicator) repeat delivery {first.delivery_id}" in more
+    )

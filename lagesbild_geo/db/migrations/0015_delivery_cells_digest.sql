@@ -2,8 +2,8 @@
 -- a file with other bytes (other column order, another encoding, CSV instead of .xlsx) were
 -- stored twice and counted twice once both were approved. content_sha256 tells the same file;
 -- cells_sha256 tells the same content: store.deliveries.content_digest over the rows as
--- validated, in any order (counted rows: area, week, indicator, counts, reference; single
--- events: category, minute, position, reference). The store refuses a delivery whose digest
+-- validated, in any order (counted rows: area, week, indicator, counts; single events:
+-- category, minute, position; references are not part of it). The store refuses one whose digest
 -- is that of a pending or approved delivery of the same actor. Deliveries stored before this
 -- migration (or written without a digest) keep NULL; the store's cell-by-cell comparison
 -- (store.deliveries._SHARED_CELLS) finds repeats of those too.
