@@ -75,3 +75,23 @@ def test_postgresql_lost_mid_ingest_exits_5_with_the_message_and_stores_nothing(
     assert "Cannot reach PostgreSQL" in err and "nothing was stored" in err
     assert "Traceback" not in err + out
     assert table_counts(ready_conn) == before
+
+
+def test_the_same_counts_in_another_file_exit_2_naming_the_delivery(ready_conn, pg_url, tmp_path):
+    from click.testing import CliRunner
+
+    from lagesbild_geo.cli.main import main
+
+    ready_conn.commit()
+    first, second = tmp_path / "polis.csv", tmp_path / "polis.xlsx.csv"
+    first.write_text("område,vecka,indikator,antal\n1101,2026-W07,ran,4\n", encoding="utf-8")
+    second.write_text("antal;indikator;vecka;område\r\n4;ran;2026-W07;1101\r\n", encoding="cp1252")
+    runner = CliRunner()
+    env = {"LAGESBILD_DATABASE_URL": pg_url}
+    stored = runner.invoke(main, ["ingest", str(first), "--actor", "polisen"], env=env)
+    assert stored.exit_code == 0 and "stored as pending" in stored.output
+    again = runner.invoke(main, ["ingest", str(first), "--actor", "polisen"], env=env)
+    assert again.exit_code == 0 and "already delivered as delivery 1" in again.output
+    copy = runner.invoke(main, ["ingest", str(second), "--actor", "polisen"], env=env)
+    assert copy.exit_code == 2 and "already delivered as delivery 1 (pending)" in copy.output
+    assert "Traceback" not in copy.output

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lagesbild_geo.errors import DeliveryRefusedError, Problem, grouped_problems
 from lagesbild_geo.ingest.pipeline import ingest_file
@@ -104,3 +106,31 @@ def test_grouping_keeps_single_problems_as_they_were():
         str(refusal).splitlines()[-1].strip()
         == "... and 28 more kinds of problem (28 rows or columns)"
     )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["antal", "vecka", None]),
+            st.sampled_from(["negative count", "not a week", "unknown column"]),
+            st.one_of(st.none(), st.integers(2, 5000)),
+            st.integers(0, 3),
+        ),
+        max_size=60,
+    )
+)
+def test_groups_account_for_every_problem(items):
+    problems = []
+    for column, reason, row, more in items:
+        problems.append(Problem("a.csv", reason, row=row, column=column))
+        if more and row is not None:
+            problems.append(
+                Problem("a.csv", f"{more} more rows like this: {reason}", column=column)
+            )
+    groups = grouped_problems(problems)
+    listed = [p for p in problems if "more rows" not in p.reason]
+    extra = sum(int(p.reason.split()[0]) for p in problems if "more rows" in p.reason)
+    assert sum(g.count for g in groups) == len(listed) + extra
+    assert sorted(r for g in groups for r in g.rows) == sorted(p.row for p in listed if p.row)
+    text = str(DeliveryRefusedError(problems)) if problems else ""
+    assert "more rows like this" not in text

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lagesbild_geo.errors import ConflictError, DeliveryRefusedError
 from lagesbild_geo.ingest.pipeline import ingest_file
@@ -138,3 +141,14 @@ def test_counts_are_the_same_whatever_references_they_carry(ready_conn, tmp_path
     assert (
         f"1 of its 2 counts (area × week × indicator) repeat delivery {first.delivery_id}" in more
     )
+
+
+@given(st.lists(st.tuples(st.sampled_from(["1101", "1102"]), st.integers(0, 9)), min_size=1))
+def test_the_digest_depends_on_the_rows_not_their_order(rows):
+    from lagesbild_geo.store.deliveries import content_digest
+
+    frame = pd.DataFrame(rows, columns=["area_code", "numerator"]).astype({"area_code": "str"})
+    shuffled = frame.sample(frac=1, random_state=len(rows))
+    assert content_digest(frame) == content_digest(shuffled)
+    changed = frame.assign(numerator=frame["numerator"] + (frame.index == 0))
+    assert content_digest(changed) != content_digest(frame)
