@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 
@@ -155,7 +156,13 @@ class Problem:
 
 
 class DeliveryRefusedError(InputError):
-    """A delivery was refused as a whole; ``problems`` lists every reason found (up to a limit)."""
+    """A delivery was refused as a whole; ``problems`` lists every reason found (up to a limit).
+
+    ``problems`` is the machine-readable form, one :class:`Problem` per row listed (each check
+    lists its first rows and counts the rest in one "N more rows like this: ..." problem).
+    The message groups them by reason (:func:`grouped_problems`): a reason that a thousand rows
+    share is one line with the count and the first rows, not a thousand lines.
+    """
 
     max_listed = 50
 
@@ -163,8 +170,90 @@ class DeliveryRefusedError(InputError):
         if not problems:
             raise ValueError("DeliveryRefusedError needs at least one problem")
         self.problems = list(problems)
-        shown = [str(p) for p in self.problems[: self.max_listed]]
-        more = len(self.problems) - len(shown)
-        if more > 0:
-            shown.append(f"... and {more} more problems")
-        super().__init__("Delivery refused, nothing was stored:\n  " + "\n  ".join(shown))
+        super().__init__(
+            "Delivery refused, nothing was stored:\n  " + "\n  ".join(self.lines(self.max_listed))
+        )
+
+    def lines(self, limit: int | None = None) -> list[str]:
+        """One line per group of problems (:func:`grouped_problems`), at most ``limit``."""
+        groups = grouped_problems(self.problems)
+        shown = [str(g) for g in groups[:limit]]
+        if limit is not None and len(groups) > limit:
+            rest = groups[limit:]
+            shown.append(
+                f"... and {len(rest)} more kinds of problem ({sum(g.count for g in rest):,} rows "
+                "or columns)"
+            )
+        return shown
+
+
+#: A check's summary of the rows it did not list one by one ("12 more rows like this: why").
+_MORE_ROWS = re.compile(r"(\d+) more rows(?: like this)?: (.+)", re.DOTALL)
+#: Rows named in a group's line; the count says how many there are in all.
+ROWS_NAMED = 10
+
+
+@dataclass
+class ProblemGroup:
+    """Problems with one reason in one file: in one column (rows), or over columns (names)."""
+
+    file: str
+    reason: str
+    column: str | None
+    rows: list[int]
+    columns: list[str]
+    count: int
+
+    def __str__(self) -> str:
+        if self.count == 1 and len(self.rows) <= 1:
+            row = self.rows[0] if self.rows else None
+            column = self.column if self.column is not None or not self.columns else self.columns[0]
+            return str(Problem(self.file, self.reason, row=row, column=column))
+        where = [self.file]
+        if self.columns:
+            where.append(
+                ("columns " if len(self.columns) > 1 else "column ")
+                + ", ".join(f"'{c}'" for c in self.columns)
+            )
+        elif self.column is not None:
+            where.append(f"column '{self.column}'")
+        if not self.rows:
+            return f"{', '.join(where)}: {self.reason}"
+        named = ", ".join(str(r) for r in self.rows[:ROWS_NAMED])
+        if self.count > min(len(self.rows), ROWS_NAMED):
+            named += ", …"
+        return f"{', '.join(where)}: {self.count:,} rows: {self.reason} — rows {named}"
+
+
+def grouped_problems(problems: list[Problem]) -> list[ProblemGroup]:
+    """``problems`` grouped by file, column and reason, in the order they first appear.
+
+    Rows with the same reason in the same column make one group (with its count, counting a
+    check's "N more rows like this" summary in); problems of whole columns with the same reason
+    make one group naming the columns, so that a list of accepted names is said once.
+
+    >>> p = [Problem("a.csv", "negative count", row=r, column="antal") for r in (3, 4)]
+    >>> p.append(Problem("a.csv", "1058 more rows like this: negative count", column="antal"))
+    >>> print(grouped_problems(p)[0])
+    a.csv, column 'antal': 1,060 rows: negative count — rows 3, 4, …
+    """
+    groups: dict[tuple, ProblemGroup] = {}
+    for p in problems:
+        more = _MORE_ROWS.fullmatch(p.reason) if p.row is None else None
+        reason = more[2] if more else p.reason
+        if p.row is None and not more:  # a whole column or the whole file
+            key: tuple = (p.file, reason, "columns")
+            group = groups.setdefault(key, ProblemGroup(p.file, reason, None, [], [], 0))
+            if p.column is not None:
+                group.columns.append(p.column)
+            group.count += 1
+            continue
+        group = groups.setdefault(
+            (p.file, reason, "rows", p.column), ProblemGroup(p.file, reason, p.column, [], [], 0)
+        )
+        if more:
+            group.count += int(more[1])
+        else:
+            group.rows.append(p.row)  # type: ignore[arg-type]
+            group.count += 1
+    return list(groups.values())

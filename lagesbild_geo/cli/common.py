@@ -25,7 +25,13 @@ def settings_of(ctx: click.Context) -> Settings:
 
 
 def handle_errors(func):
-    """Turn our own errors into a clear message and an exit code, never a traceback."""
+    """Turn our own errors into a clear message and an exit code, never a traceback.
+
+    A connection to PostgreSQL lost while a command runs (the server stopped, restarted, or
+    ended the session) is the error table's DatabaseUnavailableError, exit 5, like a server
+    that cannot be reached at the start; every write is one transaction, so nothing of it
+    was stored. Any other database error is a bug, and keeps its traceback.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -37,6 +43,12 @@ def handle_errors(func):
         except LagesbildError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             sys.exit(exc.exit_code)
+        except psycopg.Error as exc:
+            if not connection.connection_lost(exc):
+                raise
+            lost = connection.unavailable(exc)
+            click.secho(f"Error: {lost}", fg="red", err=True)
+            sys.exit(lost.exit_code)
 
     return wrapper
 

@@ -53,6 +53,35 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
         raise DatabaseUnavailableError(f"Cannot reach PostgreSQL: {exc}".strip()) from exc
 
 
+#: SQLSTATEs of a session that is gone: class 08 (connection exception) and the server ending
+#: it (57P01 pg_terminate_backend or a fast shutdown, 57P02 a crash of another backend, 57P03
+#: the server starting or stopping). libpq's own errors (the socket closed) have none.
+_LOST = ("57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection to PostgreSQL is gone (not a query's own error).
+
+    >>> connection_lost(psycopg.OperationalError("server closed the connection unexpectedly"))
+    True
+    >>> connection_lost(psycopg.errors.QueryCanceled())
+    False
+    """
+    if isinstance(exc, psycopg.OperationalError):
+        state = exc.sqlstate
+        return state is None or state.startswith("08") or state in _LOST
+    return False
+
+
+def unavailable(exc: psycopg.Error) -> DatabaseUnavailableError:
+    """The error a lost connection is reported as: what happened, and that nothing changed."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return DatabaseUnavailableError(
+        f"Cannot reach PostgreSQL: the connection was lost ({detail}); nothing was stored "
+        "by this command, run it again when the database is back."
+    )
+
+
 def one(conn: psycopg.Connection, query: QueryNoTemplate, params: Params | None = None) -> TupleRow:
     """The row of a query that always returns exactly one (an aggregate such as ``count(*)``,
     ``publish.state``, a function call, ``INSERT ... RETURNING``).

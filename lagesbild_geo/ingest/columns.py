@@ -26,15 +26,26 @@ MAX_ROWS_PER_CHECK = 20
 
 
 class Problems:
-    """Collects problems; each check lists a few rows and counts the rest."""
+    """Collects problems; each check lists a few rows and counts the rest.
+
+    A check reports every row it finds (``rows``); the refusal's message groups them by reason
+    (``errors.grouped_problems``), so a reason shared by many rows is said once.
+    """
 
     def __init__(self, raw: RawTable):
         self.raw = raw
         self.items: list[Problem] = []
         self.summaries: list[Problem] = []
+        #: Problems that do not stop the checks after them (an unknown column does not keep
+        #: the known ones from being checked); ``raise_if_any(everything=True)`` includes them.
+        self.deferred: list[Problem] = []
 
-    def file(self, reason: str, column: str | None = None) -> None:
-        self.items.append(Problem(self.raw.file, reason, column=column))
+    def file(self, reason: str, column: str | None = None, *, stops: bool = True) -> None:
+        """A problem of the whole file or a whole column; ``stops=False``: the checks go on
+        (it is reported with everything else at the end)."""
+        (self.items if stops else self.deferred).append(
+            Problem(self.raw.file, reason, column=column)
+        )
 
     def rows(self, mask: np.ndarray, column: str | None, reason: str | Callable[[int], str]):
         """One problem per row where ``mask`` holds; ``reason(i)`` may depend on the row."""
@@ -50,10 +61,17 @@ class Problems:
                 Problem(self.raw.file, f"{more} more rows like this: {why}", column=column)
             )
 
-    def raise_if_any(self) -> None:
-        if self.items or self.summaries:
-            ordered = sorted(self.items, key=lambda p: (p.row is not None, p.row or 0))
-            raise DeliveryRefusedError(ordered + self.summaries)
+    def listed(self) -> list[Problem]:
+        """Everything found so far: whole-file and column problems, then rows in file order,
+        then each check's count of the rows it did not list."""
+        ordered = sorted(self.deferred + self.items, key=lambda p: (p.row is not None, p.row or 0))
+        return ordered + self.summaries
+
+    def raise_if_any(self, *, everything: bool = False) -> None:
+        """Refuse if a check found something that keeps the next checks from running (with
+        ``everything``: if anything at all was found)."""
+        if self.items or self.summaries or (everything and self.deferred):
+            raise DeliveryRefusedError(self.listed())
 
 
 def short(text: str, limit: int = 30) -> str:

@@ -137,6 +137,7 @@ def validate_events(
     )
     minute = (day_of * 1440)[date_codes]
     minute += minute_of[time_codes]
+    rows["minute"] = minute  # minutes since 1970: the events' digest (store.content_digest)
     _refuse_duplicate_events(problems, rows, minute, ind_codes)
     return EventDelivery(file=raw.file, rows=rows, source_refs=refs)
 

@@ -27,11 +27,18 @@ from lagesbild_geo.catalogue import IndicatorCatalogue, load_catalogue
 from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import ConflictError, DeliveryRefusedError, Problem
 from lagesbild_geo.ingest.aggregate import count_cells
+from lagesbild_geo.ingest.columns import Problems, parse_distinct
 from lagesbild_geo.ingest.locate import LOCATOR_FORMAT, AreaLocator
 from lagesbild_geo.ingest.periods import local_now
 from lagesbild_geo.ingest.privacy import find_personal_data
-from lagesbild_geo.ingest.read import read_table
-from lagesbild_geo.ingest.shapes import AggregatedDelivery, Catalogue, EventDelivery
+from lagesbild_geo.ingest.read import RawTable, read_table
+from lagesbild_geo.ingest.shapes import (
+    AggregatedDelivery,
+    Catalogue,
+    EventDelivery,
+    canonical_column,
+    indicator_lookup,
+)
 from lagesbild_geo.ingest.validate import likely_shape, validate
 from lagesbild_geo.settings import DeliveryLimits
 from lagesbild_geo.store import areas as store_areas
@@ -39,6 +46,10 @@ from lagesbild_geo.store import deliveries as store
 from lagesbild_geo.store import reads as queries
 
 MAX_UNPLACED_LISTED = 50
+#: What a delivery holds, per shape: the validated columns its content digest is made of
+#: (``store.content_digest``), so that the same counts or events in another file are found.
+COUNTED_CONTENT = ("area_code", "week_start", "indicator", "numerator", "denominator")
+EVENT_CONTENT = ("indicator", "minute", "x", "y")
 #: Single events are counted in about this many parts, so that storing starts early.
 CELL_PARTS = 8
 
@@ -55,6 +66,9 @@ class IngestResult:
     double_reports: int = 0
     already_delivered: bool = False
     unplaced_rows: list[int] = field(default_factory=list)
+    #: Live deliveries of the same actor with cells of the same area, week and indicator but
+    #: other values, flagged for the reviewer: ``[{"delivery": id, "cells": n}]``.
+    overlaps: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.already_delivered:
@@ -70,6 +84,12 @@ class IngestResult:
             text += f" {self.double_reports} possible double reports flagged for the reviewer."
         if self.unplaced_rows:
             text += f" {len(self.unplaced_rows)} events outside every area were left out."
+        for overlap in self.overlaps:
+            text += (
+                f" {overlap['cells']:,} counts have the area, week and indicator of counts in "
+                f"delivery {overlap['delivery']} with other values: flagged for the reviewer "
+                f"(a correction of delivery {overlap['delivery']} is delivered with --replaces)."
+            )
         return text
 
 
@@ -166,21 +186,18 @@ def ingest_file(
         digest = fingerprint.result()
     existing = store.find_delivery_by_content(conn, actor_id, digest)
     if existing is not None:
-        if replaces is not None:
-            raise ConflictError(
-                f"This exact file was already delivered as delivery {existing[0]} "
-                f"({existing[1]}); a correction must differ from it."
-            )
-        return IngestResult(existing[0], existing[1], "", 0, 0, already_delivered=True)
+        return _already_delivered(*existing, replaces)
 
     # What only reads the delivery runs side by side: the privacy scan beside validation, and
-    # for single events loading the area locator beside both. The scan still decides first:
-    # its problems refuse the delivery whatever validation found.
+    # for single events loading the area locator beside both. Every stage's problems are
+    # collected and refused together (issue 11: one run says everything there is to fix),
+    # the personal data first and nothing that could repeat it (``_all_problems``).
     with ThreadPoolExecutor(max_workers=1) as pool:  # one helper: the scan, then the locator
         say("checking for personal data")
         privacy = pool.submit(find_personal_data, raw)
         locator = _locators.prepare(conn, pool) if likely_shape(raw) == "events" else None
         say("validating")
+        delivery: AggregatedDelivery | EventDelivery | None = None
         try:
             delivery = validate(
                 raw,
@@ -194,12 +211,19 @@ def ingest_file(
                 },
                 now=now,
             )
+            invalid: list[Problem] = []
+        except DeliveryRefusedError as exc:
+            invalid = exc.problems
         except BaseException:
             _refuse_personal_data(privacy)
             raise
-        _refuse_personal_data(privacy)
+        personal = privacy.result()
+        invalid += _ownership_problems(raw, catalogue, kind, actor_id)
+        if personal:
+            raise DeliveryRefusedError(_all_problems(raw, personal, invalid))
         del raw  # the validated rows are all that is needed from here on
-        _check_ownership(delivery, catalogue, kind, actor_id)
+        if delivery is None:
+            raise DeliveryRefusedError(invalid)
         row_count = len(delivery.rows)
 
         report: dict = {}
@@ -214,33 +238,44 @@ def ingest_file(
             if outside.any():
                 unplaced = rows["row"].to_numpy()[outside].tolist()
                 if not allow_unplaced or outside.all():
-                    raise DeliveryRefusedError(_unplaced_problems(delivery.file, unplaced))
+                    invalid += _unplaced_problems(delivery.file, unplaced)
                 report["unplaced_rows"] = unplaced
+            if invalid:
+                raise DeliveryRefusedError(invalid)
+            content = store.content_digest(rows[list(EVENT_CONTENT)])
             # Counted part by part while the store writes the previous part.
             sizes: list[int] = []
             observations = _counted(_event_cell_parts(delivery, codes, area), sizes)
             shape = "events"
             del rows
         else:
+            if invalid:
+                raise DeliveryRefusedError(invalid)
+            content = store.content_digest(delivery.rows[list(COUNTED_CONTENT)])
             observations = _aggregated_table(delivery.rows)
             sizes = [observations.num_rows]
             shape = "aggregated"
         del delivery  # the rows are not stored, and need not be held while storing
 
     say("counting and storing" if shape == "events" else "storing")
-    delivery_id, flags = store.save_delivery(
-        conn,
-        store.NewDelivery(
-            actor_id=actor_id,
-            file_name=path.name,
-            content_sha256=digest,
-            shape=shape,
-            row_count=row_count,
-            observations=observations,
-            replaces_id=replaces,
-            report=report,
-        ),
-    )
+    try:
+        delivery_id, flags = store.save_delivery(
+            conn,
+            store.NewDelivery(
+                actor_id=actor_id,
+                file_name=path.name,
+                content_sha256=digest,
+                shape=shape,
+                row_count=row_count,
+                observations=observations,
+                replaces_id=replaces,
+                report=report,
+                cells_sha256=content,
+            ),
+        )
+    except store.AlreadyDeliveredError as exc:  # the same file, stored a moment ago
+        return _already_delivered(exc.delivery_id, exc.status, replaces)
+    overlaps = queries.delivery_report(conn, delivery_id).get("overlaps", [])
     return IngestResult(
         delivery_id,
         "pending",
@@ -249,7 +284,18 @@ def ingest_file(
         sum(sizes),
         flags,
         unplaced_rows=unplaced,
+        overlaps=overlaps,
     )
+
+
+def _already_delivered(delivery_id: int, status: str, replaces: int | None) -> IngestResult:
+    """The same file again: the first delivery's id (a correction must differ from it)."""
+    if replaces is not None:
+        raise ConflictError(
+            f"This exact file was already delivered as delivery {delivery_id} "
+            f"({status}); a correction must differ from it."
+        )
+    return IngestResult(delivery_id, status, "", 0, 0, already_delivered=True)
 
 
 def _counted(parts: Iterator[pa.Table], sizes: list[int]) -> Iterator[pa.Table]:
@@ -275,39 +321,61 @@ def _refuse_personal_data(scan: Future[list[Problem]]) -> None:
         raise DeliveryRefusedError(problems)
 
 
-def _check_ownership(
-    delivery: AggregatedDelivery | EventDelivery,
-    catalogue: IndicatorCatalogue,
-    kind: str,
-    actor_id: str,
-) -> None:
-    """An actor delivers its own indicators and the shared EST categories, nothing else."""
-    rows = delivery.rows
-    problems = []
-    for indicator in pd.unique(rows["indicator"]):
-        if not catalogue.may_deliver(kind, indicator):
-            first = int(rows.loc[rows["indicator"] == indicator, "row"].iloc[0])
+def _ownership_problems(
+    raw: RawTable, catalogue: IndicatorCatalogue, kind: str, actor_id: str
+) -> list[Problem]:
+    """An actor delivers its own indicators and the shared EST categories, nothing else.
+
+    Read from the file's indicator column itself, not from the validated rows, so that it is
+    reported whatever else validation found (a duplicate row does not hide a thousand rows of
+    another actor kind's indicator); values that are no indicator are validation's to report.
+    """
+    names = [name for name in raw.frame.columns if canonical_column(name) == "indicator"]
+    if not names:
+        return []
+    codes, parsed, _ = parse_distinct(
+        raw.frame[names[0]], indicator_lookup(Catalogue(units=catalogue.units()))
+    )
+    problems = Problems(raw)
+    for k, indicator in enumerate(parsed):
+        if indicator is not None and not catalogue.may_deliver(kind, indicator):
             owner = catalogue.indicators[indicator].owner_kind
-            problems.append(
-                Problem(
-                    delivery.file,
-                    f"indicator '{indicator}' is delivered by {owner}; actor '{actor_id}' is "
-                    f"{kind}",
-                    row=first,
-                )
+            problems.rows(
+                codes == k,
+                names[0],
+                f"indicator '{indicator}' is delivered by {owner}; actor '{actor_id}' is {kind}",
             )
-    if problems:
-        raise DeliveryRefusedError(problems)
+    return problems.listed()
+
+
+def _all_problems(raw: RawTable, personal: list[Problem], others: list[Problem]) -> list[Problem]:
+    """The personal data found, then the other problems that cannot repeat any of it.
+
+    Other checks quote values in their reasons ("unknown area code …", "duplicate of row 2:
+    the same area …"), so beside personal data only those are kept that concern a column the
+    scan found nothing in; rows without a column (duplicates name several values) are left
+    out, as is everything about a column whose name itself looked personal.
+    """
+    flagged = {p.column for p in personal if p.column is not None}
+    names = list(raw.frame.columns)
+    for label in list(flagged):  # a personal-looking header is labelled by its position
+        position = label.removeprefix("column ")
+        if position.isdigit() and 0 < int(position) <= len(names):
+            flagged.add(str(names[int(position) - 1]))
+    kept = [
+        p
+        for p in others
+        if p.column not in flagged and not (p.row is not None and p.column is None)
+    ]
+    return personal + kept
 
 
 def _unplaced_problems(file: str, rows: list[int]) -> list[Problem]:
-    problems = [
-        Problem(file, "the position is outside every area of the municipality (or in a gap)", row=r)
-        for r in rows[:MAX_UNPLACED_LISTED]
-    ]
+    why = "the position is outside every area of the municipality (or in a gap)"
+    problems = [Problem(file, why, row=r) for r in rows[:MAX_UNPLACED_LISTED]]
     if len(rows) > MAX_UNPLACED_LISTED:
         problems.append(
-            Problem(file, f"{len(rows) - MAX_UNPLACED_LISTED} more rows outside every area")
+            Problem(file, f"{len(rows) - MAX_UNPLACED_LISTED} more rows like this: {why}")
         )
     return problems
 

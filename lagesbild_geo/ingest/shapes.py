@@ -79,7 +79,8 @@ class EventDelivery:
     """Single events with their week, weekday, hour and position in SWEREF 99 TM (EPSG:3006).
 
     ``rows`` columns: row, indicator, week_start, weekday (0 = Monday), hour, hour_start (local
-    time truncated to the hour), x, y, source_ref. ``source_refs`` holds the same references
+    time truncated to the hour), x, y, source_ref, minute (local time, minutes since 1970: what
+    the content digest tells events apart by). ``source_refs`` holds the same references
     as an Arrow array (null where empty), for the stages that work in Arrow.
     """
 

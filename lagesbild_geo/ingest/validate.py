@@ -22,13 +22,32 @@ from lagesbild_geo.ingest.columns import Problems
 from lagesbild_geo.ingest.events import validate_events
 from lagesbild_geo.ingest.read import RawTable
 from lagesbild_geo.ingest.shapes import (
-    COLUMN_NAMES,
     AggregatedDelivery,
     Catalogue,
     EventDelivery,
     canonical_column,
 )
 from lagesbild_geo.settings import DeliveryLimits
+
+#: The column names as the README shows them, in its order: what a refusal offers instead of
+#: an unknown column (each also has an English name, ``shapes.COLUMN_NAMES``).
+README_COLUMNS = (
+    "område",
+    "vecka",
+    "datum",
+    "indikator",
+    "kategori",
+    "antal",
+    "täljare",
+    "nämnare",
+    "referens",
+    "tid",
+    "x",
+    "y",
+    "lat",
+    "lon",
+    "crs",
+)
 
 
 def validate(
@@ -51,8 +70,9 @@ def validate(
     """
     problems = Problems(raw)
     limits = limits or DeliveryLimits()
+    # An unknown or doubled column does not stop the checks of the known ones: one refusal
+    # says everything there is to fix.
     columns = _map_columns(raw, problems)
-    problems.raise_if_any()
     has_area = "area" in columns
     position = {"x", "y", "lat", "lon"} & columns.keys()
     if has_area and position:
@@ -72,11 +92,17 @@ def validate(
         name = columns["source_ref"]
         refuse_bad_references(problems, raw.frame[name], name, limits.max_reference_length)
     problems.raise_if_any()
+    delivery: AggregatedDelivery | EventDelivery
     if has_area:
-        return validate_aggregated(
+        delivery = validate_aggregated(
             raw, columns, problems, catalogue, area_codes, today, limits, coarse_codes or {}
         )
-    return validate_events(raw, columns, problems, catalogue, today, default_crs, limits, now)
+    else:
+        delivery = validate_events(
+            raw, columns, problems, catalogue, today, default_crs, limits, now
+        )
+    problems.raise_if_any(everything=True)
+    return delivery
 
 
 def likely_shape(raw: RawTable) -> str | None:
@@ -92,18 +118,20 @@ def likely_shape(raw: RawTable) -> str | None:
 def _map_columns(raw: RawTable, problems: Problems) -> dict[str, str]:
     """Canonical name -> the actor's column name; unknown and doubled columns are problems."""
     columns: dict[str, str] = {}
-    accepted = ", ".join(names[0] for names in COLUMN_NAMES.values())
+    accepted = ", ".join(README_COLUMNS)
     for name in raw.frame.columns:
         key = canonical_column(name)
         if key is None:
             problems.file(
                 f"unknown column; only these (or their English names) may be delivered: {accepted}",
                 column=name,
+                stops=False,
             )
         elif key in columns:
             problems.file(
-                f"columns '{columns[key]}' and '{name}' mean the same ({key}); keep one",
+                f"columns '{columns[key]}' and '{name}' mean the same; keep one",
                 column=name,
+                stops=False,
             )
         else:
             columns[key] = name

@@ -10,6 +10,7 @@ Values are always bound parameters or COPY rows; identifiers are never composed 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,8 +22,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lagesbild_geo.db.connection import one
-from lagesbild_geo.errors import ConflictError, InputError, NotFoundError
+from lagesbild_geo.errors import (
+    ConflictError,
+    DeliveryRefusedError,
+    InputError,
+    NotFoundError,
+    Problem,
+)
 from lagesbild_geo.store import pgcopy
+
+#: First key of the advisory lock that serialises one actor's deliveries (the second key is
+#: the actor id's hash): two copies of a file stored at the same moment would otherwise both
+#: pass the "already delivered?" look-up, and the second end in a UniqueViolation.
+DELIVERY_LOCK_ID = 741_2027
+#: Statuses whose cells count (or will, once approved): a repeat of these is counted twice.
+LIVE_STATUSES = ("pending", "approved")
+
+
+class AlreadyDeliveredError(ConflictError):
+    """The same file (same bytes) from the same actor is stored already: ``delivery_id``."""
+
+    def __init__(self, delivery_id: int, status: str):
+        super().__init__(f"This file was already delivered as delivery {delivery_id} ({status})")
+        self.delivery_id = delivery_id
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -43,6 +66,8 @@ class NewDelivery:
     observations: pa.Table | pd.DataFrame | Iterator[pa.Table]
     replaces_id: int | None = None
     report: dict | None = None
+    #: What was delivered, whatever file it came in (``content_digest``); ``None``: not known.
+    cells_sha256: str | None = None
 
 
 #: Column → Arrow type of the observation table handed to ``save_delivery``.
@@ -72,6 +97,20 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
 
     Double reporting: events of the same indicator in the same area and hour delivered by a
     different actor (in a pending or approved delivery) are flagged for the reviewer.
+
+    Repeats by the same actor (issue 11), decided under a lock per actor so that two copies
+    stored at the same moment are told apart like two in a row:
+
+    * the same file again (same bytes): :class:`AlreadyDeliveredError`, nothing stored;
+    * the same cells in another file (``cells_sha256``, or every cell repeated exactly) as a
+      pending or approved delivery: refused, "already delivered as delivery N";
+    * some cells repeated exactly (same area, week, indicator and counts; for events also the
+      same hours and the same references, so not two events that only share an hour):
+      refused, since they would be counted twice; a correction (``replaces_id``) may repeat
+      the cells of the delivery it corrects, but not be identical to it;
+    * cells with the same area, week and indicator as a live delivery but other values (a
+      corrected count delivered without ``replaces_id``, or events added to a week already
+      delivered): stored, and flagged for the reviewer in ``report["overlaps"]``.
     """
     if isinstance(new.observations, pa.Table | pd.DataFrame):
         parts: Iterable[pa.Table] = [_observation_table(new.observations)]
@@ -80,9 +119,11 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
     areas: set[str] = set()
     indicators: set[str] = set()
     seen_weeks: list = []
+    cell_count = 0
 
     def written(parts: Iterable[pa.Table]) -> Iterator[pa.Table]:
         """The parts, checked to follow each other in key order (so no cell is in two)."""
+        nonlocal cell_count
         last = None
         for part in parts:
             if not part.num_rows:
@@ -94,9 +135,16 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
             areas.update(pc.unique(part["area_code"]).to_pylist())
             indicators.update(pc.unique(part["indicator"]).to_pylist())
             seen_weeks.extend(pc.min_max(part["week_start"]).as_py().values())
+            cell_count += part.num_rows
             yield part
 
     with conn.transaction():
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (DELIVERY_LOCK_ID, new.actor_id)
+        )
+        existing = find_delivery_by_content(conn, new.actor_id, new.content_sha256)
+        if existing is not None:
+            raise AlreadyDeliveredError(*existing)
         if new.replaces_id is not None:
             _check_replaceable(conn, new.replaces_id, new.actor_id)
         # The cells go first (the table has no foreign key: migration 0005), so that the
@@ -106,10 +154,15 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
         )
         with conn.cursor().copy(pgcopy.COPY_OBSERVATIONS) as copy:
             pgcopy.write_observations(copy, delivery_id, written(parts))
+        weeks = (min(seen_weeks, default=None), max(seen_weeks, default=None))
+        report = dict(new.report or {})
+        overlaps = _refuse_repeats(conn, new, delivery_id, cell_count, weeks)
+        if overlaps:
+            report["overlaps"] = overlaps
         conn.execute(
             "INSERT INTO lagesbild.delivery (id, actor_id, file_name, content_sha256, shape,"
-            " row_count, first_week, last_week, replaces_id, report)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " row_count, first_week, last_week, replaces_id, report, cells_sha256)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 delivery_id,
                 new.actor_id,
@@ -117,10 +170,10 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
                 new.content_sha256,
                 new.shape,
                 new.row_count,
-                min(seen_weeks, default=None),
-                max(seen_weeks, default=None),
+                *weeks,
                 new.replaces_id,
-                json.dumps(new.report or {}, ensure_ascii=False),
+                json.dumps(report, ensure_ascii=False),
+                new.cells_sha256,
             ),
         )
         _check_references(conn, areas, indicators)
@@ -128,6 +181,137 @@ def save_delivery(conn: psycopg.Connection, new: NewDelivery) -> tuple[int, int]
 
         log_action(conn, delivery_id, "received", new.actor_id, new.file_name)
     return delivery_id, flags
+
+
+def content_digest(rows: pd.DataFrame) -> str:
+    """SHA-256 of what a delivery holds, whatever file it came in: of its rows as validated
+    (normalised values: the file's column order, encoding, format and row order do not
+    matter). The pipeline digests counted rows as area, week, indicator and counts, single
+    events as category, minute and position; stored as ``delivery.cells_sha256`` (migration
+    0015). References are left out: the same counts re-exported with new record ids are the
+    same counts (and a million distinct references would cost ~1 s to hash; the columns
+    digested repeat themselves, or are numbers: ~0.05 s per million events).
+
+    >>> a = pd.DataFrame({"area": ["1101", "1102"], "n": [3, 1]})
+    >>> content_digest(a) == content_digest(a.iloc[::-1]) != content_digest(a.assign(n=[3, 2]))
+    True
+    """
+    combined = np.zeros(len(rows), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for name in rows.columns:
+            column = rows[name]
+            if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufM":
+                hashed = pd.util.hash_array(column.to_numpy())  # numbers and datetimes
+            else:  # text and nullable numbers: hash each distinct value once
+                codes, distinct = pd.factorize(column, use_na_sentinel=False)
+                hashed = pd.util.hash_array(np.asarray(distinct, dtype=object))[codes]
+            combined = combined * np.uint64(0x100000001B3) ^ hashed
+    hashes = np.sort(combined)
+    header = "\x1f".join(map(str, rows.columns)).encode()
+    return hashlib.sha256(header + b"\n" + hashes.astype("<u8").tobytes()).hexdigest()
+
+
+#: Per pending or approved delivery of the same actor in the same weeks: how many of its
+#: cells have the area, week and indicator of one of the new delivery's (shared), how many of
+#: those have the same values (repeated: counts; for events also their hours and references,
+#: in any order), how many of these are certain repeats (counted rows, or events with the
+#: actor's references: the same record ids again), and its number of cells.
+_SHARED_CELLS = """
+    WITH live AS (
+        SELECT d.id, d.status FROM lagesbild.delivery d
+        WHERE d.actor_id = %(actor)s AND d.status = ANY(%(live)s)
+          AND d.first_week <= %(last)s AND d.last_week >= %(first)s
+    ), mine AS (
+        SELECT * FROM lagesbild.observation WHERE delivery_id = %(id)s
+    ), pairs AS (
+        SELECT o.delivery_id, l.status,
+               o.numerator = m.numerator
+               AND o.denominator IS NOT DISTINCT FROM m.denominator
+               AND lagesbild.sorted_hours(o.event_hours)
+                   IS NOT DISTINCT FROM lagesbild.sorted_hours(m.event_hours)
+               AND (m.event_hours IS NULL OR lagesbild.sorted_refs(o.source_refs)
+                    IS NOT DISTINCT FROM lagesbild.sorted_refs(m.source_refs)) AS same,
+               m.event_hours IS NULL OR m.source_refs IS NOT NULL AS certain
+        FROM live l
+        JOIN lagesbild.observation o ON o.delivery_id = l.id
+        JOIN mine m USING (indicator_id, week_start, area_code)
+    )
+    SELECT delivery_id, status, count(*), count(*) FILTER (WHERE same),
+           count(*) FILTER (WHERE same AND certain),
+           (SELECT count(*) FROM lagesbild.observation x WHERE x.delivery_id = p.delivery_id)
+    FROM pairs p
+    GROUP BY delivery_id, status
+    ORDER BY delivery_id
+"""
+
+
+def _refuse_repeats(
+    conn: psycopg.Connection, new: NewDelivery, delivery_id: int, cell_count: int, weeks: tuple
+) -> list[dict]:
+    """Refuse what the actor delivered already (see ``save_delivery``); return the overlaps
+    to flag for the reviewer: ``[{"delivery": id, "cells": n}]``."""
+    if new.cells_sha256 is not None:
+        same = conn.execute(
+            "SELECT id, status FROM lagesbild.delivery WHERE actor_id = %s"
+            " AND cells_sha256 = %s AND status = ANY(%s) ORDER BY id LIMIT 1",
+            (new.actor_id, new.cells_sha256, list(LIVE_STATUSES)),
+        ).fetchone()
+        if same is not None:
+            _refuse_identical(new, *same)
+    if weeks[0] is None:
+        return []
+    (any_live,) = one(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM lagesbild.delivery WHERE actor_id = %s"
+        " AND status = ANY(%s) AND first_week <= %s AND last_week >= %s)",
+        (new.actor_id, list(LIVE_STATUSES), weeks[1], weeks[0]),
+    )
+    if not any_live:  # nothing of this actor in these weeks: nothing can repeat
+        return []
+    params = {"actor": new.actor_id, "live": list(LIVE_STATUSES), "id": delivery_id}
+    params.update(first=weeks[0], last=weeks[1])
+    overlaps = []
+    for other, status, shared, repeated, certain, theirs in conn.execute(_SHARED_CELLS, params):
+        if certain == cell_count == theirs:
+            _refuse_identical(new, other, status)
+        if other == new.replaces_id:
+            continue  # a correction repeats most of what it corrects
+        if certain:
+            raise DeliveryRefusedError(
+                [
+                    Problem(
+                        new.file_name,
+                        f"{_how_many(certain, cell_count)} counts (area × week × indicator) "
+                        f"repeat delivery {other} ({status}) exactly and would be counted "
+                        f"twice; deliver only what is new, or correct delivery {other} with "
+                        f"--replaces {other}",
+                    )
+                ]
+            )
+        overlaps.append({"delivery": other, "cells": shared, "same_values": repeated})
+    return overlaps
+
+
+def _how_many(part: int, whole: int) -> str:
+    return f"all {whole:,} of its" if part == whole else f"{part:,} of its {whole:,}"
+
+
+def _refuse_identical(new: NewDelivery, other: int, status: str) -> None:
+    if other == new.replaces_id:
+        raise ConflictError(
+            f"This delivery has the same counts as delivery {other} ({status}), which it "
+            "would correct; a correction must differ from it."
+        )
+    raise DeliveryRefusedError(
+        [
+            Problem(
+                new.file_name,
+                f"already delivered as delivery {other} ({status}): the same counts for every "
+                "area, week and indicator, in another file; nothing new was stored (a "
+                f"correction of it is delivered with --replaces {other})",
+            )
+        ]
+    )
 
 
 def rank_values(values: pa.Array) -> tuple[np.ndarray, pa.Array]:

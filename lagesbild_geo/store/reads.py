@@ -68,3 +68,13 @@ def actor_kind(conn: psycopg.Connection, actor_id: str) -> str:
             "Add one with 'lagesbild actors add'."
         )
     return row[0]
+
+
+def delivery_report(conn: psycopg.Connection, delivery_id: int) -> dict:
+    """What the store recorded about a delivery for its reviewer (unplaced rows, overlaps)."""
+    row = conn.execute(
+        "SELECT report FROM lagesbild.delivery WHERE id = %s", (delivery_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"Delivery {delivery_id} does not exist")
+    return row[0]

@@ -32,6 +32,9 @@ class Case:
     hidden: tuple[str, ...] = ()  #: values that no message may contain
     actor: str = "kommunen"  #: who delivers (the municipality may deliver every indicator)
     options: dict = field(default_factory=dict)  #: more keyword arguments of ingest_file
+    #: deliveries of the same actor stored first (paths relative to tests/data), e.g. what a
+    #: case repeats; "nothing changed" is then measured after them
+    before: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:

@@ -31,12 +31,14 @@ def test_every_corpus_file_has_a_case_and_every_case_a_file():
     }
     named = [c.file for c in CASES]
     assert len(named) == len(set(named)), "a file with two cases"
-    assert files == set(named)
+    assert files == set(named) | {f for c in CASES for f in c.before}
     assert len(CASES) >= 28
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_broken_file_is_refused_specifically_and_changes_nothing(ready_conn, case: Case):
+    for earlier in case.before:
+        ingest_file(ready_conn, TEST_DATA / earlier, actor_id=case.actor, today=date(2026, 11, 20))
     before = database_digest(ready_conn)
     with pytest.raises(DeliveryRefusedError) as info:
         ingest_file(

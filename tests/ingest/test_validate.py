@@ -259,6 +259,13 @@ def test_good_events_in_sweref():
             "x": [623007.2, 627391.2, 620325.6, 623688.2],
             "y": [6580818.0, 6580887.3, 6581603.1, 6585290.2],
             "source_ref": pd.Series(["K123456-26", "K123457-26", None, None], dtype=object),
+            "minute": (
+                weeks(
+                    "2026-02-10T18:30", "2026-01-01T00:05", "2025-12-31T23:59", "2026-02-15T07:45"
+                )
+                .astype("datetime64[m]")
+                .astype(np.int64)
+            ),
         }
     )
     pd.testing.assert_frame_equal(delivery.rows, expected)
@@ -370,9 +377,13 @@ def test_column_names_ignore_case_and_accents():
 
 def test_two_columns_for_the_same_thing():
     problems = refused(table("område;vecka;datum;indikator;värde\n1101;2026-W07;2026-02-10;x;1"))
-    assert located(problems) == [
-        (None, "datum", "columns 'vecka' and 'datum' mean the same (period); keep one")
-    ]
+    assert located(problems)[0] == (
+        None,
+        "datum",
+        "columns 'vecka' and 'datum' mean the same; keep one",
+    )
+    # The doubled column does not stop the checks of the others (issue 11: all at once).
+    assert [(p.row, p.column) for p in problems[1:]] == [(2, "indikator")]
 
 
 def test_rolls_up_to_the_longest_level3_prefix():

@@ -42,6 +42,7 @@ from lagesbild_geo.server.errors import (
     processor_error,
     wsgi_error,
 )
+from lagesbild_geo.store.deliveries import AlreadyDeliveredError
 from processes.common import JobManager
 from processes.hotspots import HotSpotsProcessor
 
@@ -58,6 +59,7 @@ TABLE = [
     (AreaCrsError, 400, "InvalidParameterValue", 2),
     (AreaCodeError, 400, "InvalidParameterValue", 2),
     (AreaGeometryError, 400, "InvalidParameterValue", 2),
+    (AlreadyDeliveredError, 409, "Conflict", 4),
 ]
 
 

@@ -32,3 +32,18 @@ RETURN lagesbild.event_hour_counts(hours, 1, 24);
 CREATE OR REPLACE FUNCTION lagesbild.source_ref_list(source_refs text) RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN string_to_array(source_refs, E'\x1f');
+
+-- A cell's event hours and references in a canonical order, so that two cells are compared
+-- whatever order the file listed their events in (store.deliveries: a delivery that repeats
+-- cells the actor delivered already). NULL for NULL.
+CREATE OR REPLACE FUNCTION lagesbild.sorted_hours(hours smallint[]) RETURNS smallint[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN ARRAY(SELECT h FROM unnest(hours) AS h ORDER BY h);
+
+CREATE OR REPLACE FUNCTION lagesbild.sorted_refs(source_refs text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN array_to_string(
+    ARRAY(SELECT r FROM unnest(string_to_array(source_refs, E'\x1f')) AS r ORDER BY r COLLATE "C"),
+    E'\x1f'
+);
+
