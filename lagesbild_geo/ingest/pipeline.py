@@ -28,7 +28,7 @@ from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import ConflictError, DeliveryRefusedError, Problem
 from lagesbild_geo.ingest.aggregate import count_cells
 from lagesbild_geo.ingest.locate import LOCATOR_FORMAT, AreaLocator
-from lagesbild_geo.ingest.privacy import find_personal_data
+from lagesbild_geo.ingest.privacy.gate import find_personal_data, screen_file_name
 from lagesbild_geo.ingest.read import read_table
 from lagesbild_geo.ingest.shapes import AggregatedDelivery, Catalogue, EventDelivery
 from lagesbild_geo.ingest.validate import likely_shape, validate
@@ -146,6 +146,11 @@ def ingest_file(
     catalogue = catalogue or load_catalogue()
     today = today or date.today()
 
+    # A file's name is screened before anything else: a personnummer in it must reach neither
+    # a message (the problems name it WITHHELD_FILE) nor delivery.file_name and the log.
+    named = screen_file_name(path.name)
+    if named:
+        raise DeliveryRefusedError(named)
     kind = queries.actor_kind(conn, actor_id)
     say("reading")
     with ThreadPoolExecutor(max_workers=1) as hasher:  # the fingerprint beside the parsing
@@ -166,7 +171,7 @@ def ingest_file(
     # its problems refuse the delivery whatever validation found.
     with ThreadPoolExecutor(max_workers=1) as pool:  # one helper: the scan, then the locator
         say("checking for personal data")
-        privacy = pool.submit(find_personal_data, raw)
+        privacy = pool.submit(find_personal_data, raw, catalogue.indicators)
         locator = _locators.prepare(conn, pool) if likely_shape(raw) == "events" else None
         say("validating")
         try:

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lagesbild_geo.ingest.privacy import find_personal_data, personal_column_reason
+from lagesbild_geo.ingest.privacy.gate import find_personal_data
+from lagesbild_geo.ingest.privacy.headers import personal_column_reason
 from lagesbild_geo.ingest.read import RawTable, read_table
 
 DATA = Path(__file__).parents[1] / "data"
