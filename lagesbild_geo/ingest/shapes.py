@@ -110,7 +110,7 @@ def indicator_lookup(catalogue: Catalogue) -> Callable[[str], str]:
         found = known.get(fold_name(text))
         if found is not None:
             return found
-        if looks_personal(text):
+        if looks_personal(text, known=catalogue.units):
             raise ValueError(
                 "unknown indicator; it looks like personal data, so nothing close to it is "
                 f"suggested; known indicators: {listed}"

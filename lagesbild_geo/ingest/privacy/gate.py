@@ -33,6 +33,7 @@ pre-filter leaves (candidate numbers, phone-shaped runs).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -48,7 +49,7 @@ from lagesbild_geo.ingest.privacy.freetext import (
     free_text_mask,
 )
 from lagesbild_geo.ingest.privacy.headers import fold_name, personal_column_reason
-from lagesbild_geo.ingest.privacy.names import has_listed_name, name_mask
+from lagesbild_geo.ingest.privacy.names import has_listed_name, name_mask, name_word_in
 from lagesbild_geo.ingest.privacy.numbers import CANDIDATE_RE2, personnummer_mask
 from lagesbild_geo.ingest.read import RawTable
 
@@ -141,22 +142,31 @@ rename the file and deliver it again"]
     ]
 
 
-def screen_text(text: str, file_name: bool = False) -> list[str]:
+def screen_text(text: str, file_name: bool = False, known: Iterable[str] = ()) -> list[str]:
     """The rules one text breaks (each reason once). A file or sheet name is not held to the
-    free-text rule ("Veckorapport skadegörelse vecka 7" is a fine name); ``_`` separates its
-    words."""
+    free-text rule ("Veckorapport skadegörelse vecka 7" is a fine name) but to rule N4 (a name
+    among other words); ``_`` separates its words."""
     value = text.replace("_", " ") if file_name else text
-    found = [why for _, why in value_masks(pd.Series([value], dtype="str"))]
+    found = [why for _, why in value_masks(pd.Series([value], dtype="str"), known=known)]
     if file_name:
         found = [why for why in found if why != FREE_TEXT]
+        if NAME not in found and name_word_in(normalise(pa.array([value])).to_pylist()[0], known):
+            found.append(NAME)
     return found
 
 
-def looks_personal(text: str) -> bool:
+def looks_personal(text: str, known: Iterable[str] = ()) -> bool:
     """Whether a value may be personal: any rule, or any word of the name lists (even a common
-    word such as "Berg"). Used to decide that a value gets no "did you mean" suggestion."""
-    values = normalise(pa.array([text], pa.string()))
-    return bool(screen_text(text) or has_listed_name(values)[0])
+    word such as "Berg") that is not a word of the ``known`` ids ("brand" in "anlagd_brand").
+    Used to decide that a value gets no "did you mean" suggestion.
+
+    >>> looks_personal("Berg"), looks_personal("skadegörelse_x")
+    (True, False)
+    """
+    if screen_text(text, known=known):
+        return True
+    ignore = {w for k in known for w in re.split(r"[^a-zåäöéü]+", k.casefold()) if w}
+    return bool(has_listed_name(normalise(pa.array([text], pa.string())), ignore)[0])
 
 
 def value_masks(

@@ -12,8 +12,9 @@ refused when
 
 * **N1, given name and surname**: two neighbouring words are a given name and a surname, in
   either order (``Anna Svensson``, ``anna svensson``, ``Svensson, Anna``, ``Anna-Karin Ek``),
-  except when both are common words and the value has no capital letter (``per holm`` is taken
-  for words, ``Per Holm`` for a name);
+  except when the value has no capital letter and both are common words, or one is a common
+  word of two letters (``rosa berg`` and ``en dash`` are taken for words, ``Rosa Berg`` and
+  ``Bo Ek`` for names);
 * **N2, initial and surname**: a single letter beside a surname (``A. Svensson``, ``Svensson
   A``), when the surname is not a common word or the value holds nothing else;
 * **N3, a name alone**: the value is one word or two joined by a hyphen, letters only, every
@@ -21,12 +22,18 @@ refused when
   catalogue's indicator ids, passed by the caller): ``Svensson`` in the category column is
   refused; ``Rosa``, ``Berg`` and ``Stenkastning`` are not.
 
+A file's or sheet's name is held to one more rule, **N4**: a capitalised word of four or more
+letters in it that is a name and not a common word (``rapport_Svensson.csv``), except the
+words tools put in such names (``NAME_WORDS``: "Sheet1", "Blad1", "Export"). Only capitalised
+words: the lists hold English words too ("dash", "case"), which file names are full of.
+
 The words of all distinct values are looked up at once (Arrow's hash ``is_in`` against the
 lists), so the cost is one pass over the distinct words, not a Python loop over rows.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -39,6 +46,26 @@ from lagesbild_geo.ingest.privacy.cells import LETTER, LETTERS, as_numpy, contai
 
 _WORD_SPLIT = rf"[^{LETTERS}]+"
 _NAME_ONLY = rf"^ *{LETTER}{{2,}}(?:-{LETTER}{{2,}})? *$"
+
+
+NAME_WORDS = frozenset({"sheet", "blad", "data", "export", "report", "final", "copy", "kopia"})
+"""Words of file and sheet names that the lists also hold as names ("Sheet" is a surname)."""
+
+
+def name_word_in(text: str, known: Iterable[str] = ()) -> bool:
+    """Rule N4 for one file or sheet name (already normalised).
+
+    >>> name_word_in("rapport Svensson"), name_word_in("Sheet1"), name_word_in("pnr en dash")
+    (True, False, False)
+    """
+    given, surnames, common = name_lists()
+    ignore = common | NAME_WORDS | {k.casefold() for k in known}
+    words = [w.casefold() for w in re.split(rf"[^{LETTERS}]+", text) if _capitalised(w)]
+    return any(w in given or w in surnames for w in words if w not in ignore)
+
+
+def _capitalised(word: str) -> bool:
+    return len(word) >= 4 and word[0].isupper() and word[1:].islower()
 
 
 @cache
@@ -94,7 +121,9 @@ def name_mask(values: pa.Array, known: Iterable[str] = ()) -> np.ndarray:
     same = parent[:-1] == parent[1:]
     a, b = slice(None, -1), slice(1, None)
     pair = same & ((given[a] & surname[b]) | (surname[a] & given[b]))
-    words_only = common[a] & common[b] & no_capitals[parent[a]]
+    lower_case = no_capitals[parent[a]]
+    short = as_numpy(pc.less(pc.utf8_length(words), 3))[index]
+    words_only = lower_case & ((common[a] & common[b]) | (common & short)[a] | (common & short)[b])
     alone = count[parent[a]] == 2
     with_initial = same & (
         (initial[a] & surname[b] & (~common[b] | alone))
@@ -114,10 +143,11 @@ def name_mask(values: pa.Array, known: Iterable[str] = ()) -> np.ndarray:
     return found | single
 
 
-def has_listed_name(values: pa.Array) -> np.ndarray:
-    """Which values hold any word of the name lists, common words included (a wider net than
-    ``name_mask``, for deciding whether a value may be answered with a suggestion)."""
+def has_listed_name(values: pa.Array, ignore: Iterable[str] = ()) -> np.ndarray:
+    """Which values hold any word of the name lists but ``ignore``, common words included (a
+    wider net than ``name_mask``, for deciding whether a value may get a suggestion)."""
     parent, words, index = _words(values)
     given_set, surname_set, _ = name_lists()
     listed = _in(words, index, given_set) | _in(words, index, surname_set)
+    listed &= ~_in(words, index, frozenset(ignore))
     return np.bincount(parent, weights=listed, minlength=len(values)) > 0
