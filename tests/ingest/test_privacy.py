@@ -206,6 +206,12 @@ def test_category_words_are_not_names(value):
         ("Per Holm", "looks like a person's name"),  # both also words, but capitalised
         ("Mohammed Ali", "looks like a person's name"),
         ("Elsa Nguyen", "looks like a person's name"),
+        ("A\u030asa O\u0308berg", "looks like a person's name"),  # decomposed Å, Ö
+        ("Anna\u00a0Svensson", "looks like a person's name"),  # a no-break space
+        (
+            "\uff21\uff4e\uff4e\uff41 \uff33\uff56\uff45\uff4e\uff53\uff53\uff4f\uff4e",
+            "looks like a person's name",
+        ),
         ("Bråk vid skolan", "looks like free text"),  # three words in a reference
         ("stökiga ungdomar", "looks like free text"),
         ("ungdomarsamladesvidkiosken", "looks like free text"),  # letters, no spaces
@@ -560,3 +566,10 @@ def test_a_personal_file_name_is_never_stored_nor_repeated(ready_conn, tmp_path,
     assert database_digest(ready_conn) == before
     # the same bytes under an ordinary name are a good delivery: only the name was refused
     ingest_file(ready_conn, DATA / "good" / "aggregated_utf8.csv", actor_id="kommunen")
+
+
+@pytest.mark.parametrize("sheet", ["Sheet1", "Blad1", "Data", "Leverans v7", "Export 2026"])
+def test_ordinary_sheet_names_are_accepted(sheet):
+    frame = pd.DataFrame({"referens": pd.Series(["AR-1"], dtype="str")})
+    raw = SimpleNamespace(file="w.xlsx", frame=frame, rows=np.array([2]), sheet=sheet)
+    assert find_personal_data(raw) == []  # type: ignore[arg-type]

@@ -41,7 +41,15 @@ import pandas as pd
 import pyarrow as pa
 
 from lagesbild_geo.errors import Problem
-from lagesbild_geo.ingest.privacy.cells import arrow_cells, contains, distinct, normalise
+from lagesbild_geo.ingest.privacy.cells import (
+    LETTER,
+    LETTERS,
+    SPECIAL,
+    arrow_cells,
+    contains,
+    distinct,
+    normalise,
+)
 from lagesbild_geo.ingest.privacy.contact import PHONE_RE2, email_mask, phone_mask
 from lagesbild_geo.ingest.privacy.freetext import (
     CODE_COLUMNS,
@@ -60,14 +68,14 @@ WITHHELD_FILE = "the delivered file"
 
 SUSPECT_RE2 = "|".join(
     (
-        r"[^\x00-\x7f]",  # anything beyond ASCII: letters, look-alike digits, dashes, spaces
+        SPECIAL,  # beyond ASCII and Latin-1 letters: look-alike digits, dashes, spaces, …
         r"[\t\n\r\v\f]",
         CANDIDATE_RE2,
         PHONE_RE2,
         r"@|(?i)[(\[{<] *(?:at|snabel)|(?i)[a-z] at [a-z]",
-        r"[A-Za-z][^A-Za-z]+[A-Za-z]",  # two words: names, free text
-        r"^ *[A-Za-z]{2,}(?:-[A-Za-z]{2,})? *$",  # a name alone
-        r"[A-Za-z]{21}",  # a reference of letters
+        rf"{LETTER}[^{LETTERS}]+{LETTER}",  # two words: names, free text
+        rf"^ *{LETTER}{{2,}}(?:-{LETTER}{{2,}})? *$",  # a name alone
+        rf"{LETTER}{{21}}",  # a reference of letters
     )
 )
 """Any value any rule might find (one cheap RE2 pass); only these are normalised and checked.

@@ -8,7 +8,8 @@ Writes, beside this script, one name a line, case-folded and sorted (the bytes a
 reproducible from the same two wheels):
 
 * ``given_names.txt`` and ``surnames.txt``: every name that names-dataset 3.3.1 (Philippe
-  Remy, Apache-2.0; first and last names of Facebook profiles by country) ranks for Sweden
+  Remy; Apache-2.0 by its LICENSE file, MIT by its metadata; first and last names of the 2021
+  dump of 533 million Facebook profiles, by country; only the bare names are kept) ranks for Sweden
   (5,664 given names, 12,961 surnames), and the ``TOP`` most common names of the countries
   most residents born abroad come from (``ORIGINS``). The dataset keeps a name's rank in its
   ten main countries only, so "Sara", "Elsa" or "Mohammed" have no Swedish rank: the other
