@@ -573,3 +573,9 @@ def test_ordinary_sheet_names_are_accepted(sheet):
     frame = pd.DataFrame({"referens": pd.Series(["AR-1"], dtype="str")})
     raw = SimpleNamespace(file="w.xlsx", frame=frame, rows=np.array([2]), sheet=sheet)
     assert find_personal_data(raw) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", [n for names in COLUMN_NAMES.values() for n in names])
+def test_no_accepted_column_name_looks_personal(name):
+    for spelled in (name, name.capitalize(), name.upper()):
+        assert find_personal_data(table({spelled: ["1"]})) == [], spelled

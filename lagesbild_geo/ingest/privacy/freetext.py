@@ -32,7 +32,9 @@ _WORD = rf"[(\"'«»”]*{LETTER}{{2,}}[,.;:!?)\"'«»”]*"
 WORDS_RE2 = rf"{_WORD}(?: +{_WORD}){{3,}}"
 PROSE_RE2 = rf"{LETTER}{{2,}} +{LETTER}{{2,}}"
 _CODE_WORD = rf"[(\"'«»”]*{LETTER}{{3,}}[,.;:!?)\"'«»”]*"
-CODE_WORDS_RE2 = rf"(?:^| ){_CODE_WORD}(?: (?:.* )?){_CODE_WORD}(?: |$)"
+CODE_WORDS_RE2 = (
+    rf"(?:^| ){_CODE_WORD}" + rf"(?: (?:.* )?){_CODE_WORD}" * (MAX_CODE_WORDS - 1) + "(?: |$)"
+)
 
 
 def free_text_mask(values: pa.Array) -> np.ndarray:
