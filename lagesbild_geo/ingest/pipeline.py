@@ -30,7 +30,7 @@ from lagesbild_geo.ingest.aggregate import count_cells
 from lagesbild_geo.ingest.columns import Problems, parse_distinct
 from lagesbild_geo.ingest.locate import LOCATOR_FORMAT, AreaLocator
 from lagesbild_geo.ingest.periods import local_now
-from lagesbild_geo.ingest.privacy import find_personal_data
+from lagesbild_geo.ingest.privacy.gate import find_personal_data, screen_file_name
 from lagesbild_geo.ingest.read import RawTable, read_table
 from lagesbild_geo.ingest.shapes import (
     AggregatedDelivery,
@@ -178,6 +178,11 @@ def ingest_file(
         now = local_now(now)
         today = today or now.date()
 
+    # A file's name is screened before anything else: a personnummer in it must reach neither
+    # a message (the problems name it WITHHELD_FILE) nor delivery.file_name and the log.
+    named = screen_file_name(path.name)
+    if named:
+        raise DeliveryRefusedError(named)
     kind = queries.actor_kind(conn, actor_id)
     say("reading")
     with ThreadPoolExecutor(max_workers=1) as hasher:  # the fingerprint beside the parsing
@@ -194,7 +199,7 @@ def ingest_file(
     # the personal data first and nothing that could repeat it (``_all_problems``).
     with ThreadPoolExecutor(max_workers=1) as pool:  # one helper: the scan, then the locator
         say("checking for personal data")
-        privacy = pool.submit(find_personal_data, raw)
+        privacy = pool.submit(find_personal_data, raw, catalogue.indicators)
         locator = _locators.prepare(conn, pool) if likely_shape(raw) == "events" else None
         say("validating")
         delivery: AggregatedDelivery | EventDelivery | None = None

@@ -20,8 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lagesbild_geo.ingest.columns import Problems, arrow_strings, short
-from lagesbild_geo.ingest.privacy import fold_name
+from lagesbild_geo.ingest.columns import Problems, arrow_strings
+from lagesbild_geo.ingest.privacy.gate import looks_personal
+from lagesbild_geo.ingest.privacy.headers import fold_name
 
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     # canonical name -> accepted names; matching ignores case, accents and "-", " ", "_"
@@ -96,17 +97,31 @@ def require_columns(columns: dict[str, str], needed: tuple[str, ...], problems: 
 
 
 def indicator_lookup(catalogue: Catalogue) -> Callable[[str], str]:
-    """Parse an indicator id: case and accents do not matter; unknown ids get suggestions."""
+    """Parse an indicator id: case and accents do not matter; unknown ids get suggestions.
+
+    The message never repeats the value (the row and column say where it is): a value may be
+    personal data the gate did not recognise. A value that looks personal in any way
+    (``privacy.gate.looks_personal``: a rule, or any word of the name lists) gets no "did
+    you mean" either, since a suggestion close to it would hint at it.
+    """
     known = {fold_name(i): i for i in catalogue.units}
+    listed = ", ".join(sorted(catalogue.units))
 
     def lookup(text: str) -> str:
         found = known.get(fold_name(text))
         if found is not None:
             return found
+        if looks_personal(text, known=catalogue.units):
+            raise ValueError(
+                "unknown indicator; it looks like personal data, so nothing close to it is "
+                f"suggested; known indicators: {listed}"
+            )
         close = difflib.get_close_matches(fold_name(text), list(known), n=5, cutoff=0.5)
-        hint = ", ".join(known[c] for c in close) if close else ", ".join(sorted(catalogue.units))
-        label = "did you mean" if close else "known indicators"
-        raise ValueError(f"unknown indicator '{short(text)}'; {label}: {hint}")
+        if close:
+            raise ValueError(
+                f"unknown indicator; did you mean: {', '.join(known[c] for c in close)}"
+            )
+        raise ValueError(f"unknown indicator; known indicators: {listed}")
 
     return lookup
 

@@ -1,0 +1,1 @@
+"""The privacy gate (``gate``) and its rules, one module each: read -> privacy -> validate."""
