@@ -150,7 +150,7 @@ def _week(value, name: str) -> date:
     try:
         return weeks.monday_of(text)
     except ValueError:
-        raise InputError(f"{name} {text!r} is not an ISO week like 2026-W05") from None
+        raise InputError(f"{name} is not an ISO week like 2026-W05") from None
 
 
 _KIND_WORDS = {int: "a whole number", float: "a number"}
@@ -166,16 +166,16 @@ def _number(inputs: dict, name: str, process: str):
             raise ValueError
         number = kind(value)
     except (TypeError, ValueError):
-        raise InputError(f"{name} must be {_KIND_WORDS[kind]}, got {value!r}") from None
+        raise InputError(f"{name} must be {_KIND_WORDS[kind]}") from None
     if not low <= number <= high:
-        raise InputError(f"{name} must be between {low} and {high}, got {number}")
+        raise InputError(f"{name} must be between {low} and {high}")
     return number
 
 
 def _flag(inputs: dict, name: str, process: str) -> bool:
     value = inputs.get(name, default(name, process))
     if not isinstance(value, bool):
-        raise InputError(f"{name} must be true or false, got {value!r}")
+        raise InputError(f"{name} must be true or false")
     return value
 
 
@@ -183,7 +183,7 @@ def _choice(inputs: dict, name: str, process: str) -> str:
     options = CHOICES[name]
     value = inputs.get(name, default(name, process))
     if value not in options:
-        raise InputError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+        raise InputError(f"{name} must be one of {', '.join(options)}")
     return value
 
 
@@ -195,13 +195,18 @@ _CHECKS = (
 def parse_params(process: str, inputs: dict) -> Params:
     """Check the caller's inputs; every mistake is an :class:`InputError` saying what to change."""
     if process not in PROCESSES:
-        raise InputError(f"Unknown process {process!r}; use one of {', '.join(PROCESSES)}")
+        raise InputError(f"Unknown process; use one of {', '.join(PROCESSES)}")
     if not isinstance(inputs, dict):
         raise InputError("inputs must be a JSON object")
     raw = inputs.get("indicators", inputs.get("indicator"))
     names = [raw] if isinstance(raw, str) else raw
-    if not names or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+    if not names:
         raise InputError("Name the indicator to analyse: input 'indicator' (e.g. 'skadegorelse')")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError(
+            "Input 'indicator' (or 'indicators') must be the catalogue id as text, "
+            "e.g. 'skadegorelse' (or a list of them)"
+        )
     if process in ("hotspots", "emerging-hotspots") and len(names) != 1:
         raise InputError(f"{process} analyses one indicator at a time; got {len(names)}")
     known = actor_kinds()
@@ -210,7 +215,7 @@ def parse_params(process: str, inputs: dict) -> Params:
     unknown = [k for k in kinds if k not in known]
     if unknown:
         raise InputError(
-            f"Unknown actor kind(s) {', '.join(map(str, unknown))}; use {', '.join(known)}"
+            f"actor_kinds: {len(unknown)} unknown actor kind(s); use {', '.join(known)}"
         )
     start = inputs.get("period_start")
     end = inputs.get("period_end")

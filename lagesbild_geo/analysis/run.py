@@ -194,7 +194,7 @@ def _check_indicators(params: Params, catalogue: dict[str, dict]) -> None:
     for name in params.indicators:
         if name not in catalogue:
             known = ", ".join(sorted(i for i, v in catalogue.items() if v["unit"] != "share"))
-            raise InputError(f"Unknown indicator {name!r}; known indicators: {known}")
+            raise InputError(f"Unknown indicator (not in the catalogue); known indicators: {known}")
         if catalogue[name]["unit"] == "share":
             raise InputError(
                 f"{name} is published as a share (yearly or quarterly), not as weekly counts; "

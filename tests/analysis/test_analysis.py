@@ -178,7 +178,12 @@ def test_the_analysis_needs_nothing_but_the_reader_role(demo_db_url, db):
 # -- bad input ---------------------------------------------------------------------------------
 
 BAD_INPUTS = [
-    ("hotspots", {"indicator": "nope"}, "Unknown indicator 'nope'; known indicators: "),
+    (
+        "hotspots",
+        {"indicator": "nope"},
+        "Unknown indicator (not in the catalogue); known indicators: ",
+    ),
+    ("hotspots", {"indicator": 5}, "must be the catalogue id as text"),
     ("hotspots", {}, "Name the indicator to analyse"),
     ("hotspots", {"indicator": "ofullstandiga_betyg_ak9"}, "is published as a share"),
     (
@@ -224,7 +229,7 @@ BAD_INPUTS = [
         {"indicator": "skadegorelse", "period_start": "2026-W10", "period_end": "2026-W01"},
         "period_start 2026-W10 is after period_end 2026-W01",
     ),
-    ("hotspots", {"indicator": "skadegorelse", "actor_kinds": ["vakter"]}, "Unknown actor kind"),
+    ("hotspots", {"indicator": "skadegorelse", "actor_kinds": ["vakter"]}, "unknown actor kind"),
     ("hotspots", {"indicator": "skadegorelse", "actor_kinds": ["police"]}, "no published data"),
     ("hotspots", {"indicators": ["ran", "skadegorelse"]}, "one indicator at a time"),
     ("early-warning", {"indicator": "ran", "measure": "rate"}, "use measure 'count'"),
@@ -237,6 +242,33 @@ def test_bad_input_says_what_to_change(demo_db_url, process, inputs, message):
     with pytest.raises(InputError) as err:
         analysis.run(demo_db_url, process, inputs)
     assert message in str(err.value)
+
+
+#: A caller's value is never repeated in a refusal (issue 11: name the input and the reason,
+#: never the value): a name or a personnummer typed into a process input stays out of logs
+#: and job records.
+PERSONAL = "Anna Svensson 19850412-1230"
+ECHO_PROBES = [
+    {"indicator": PERSONAL},
+    {"indicators": [PERSONAL]},
+    {"indicator": "skadegorelse", "period_end": PERSONAL},
+    {"indicator": "skadegorelse", "period_start": PERSONAL},
+    {"indicator": "skadegorelse", "actor_kinds": [PERSONAL]},
+    {"indicator": "skadegorelse", "weights": PERSONAL},
+    {"indicator": "skadegorelse", "measure": PERSONAL},
+    {"indicator": "skadegorelse", "permutations": PERSONAL},
+    {"indicator": "skadegorelse", "alpha": PERSONAL},
+    {"indicator": "skadegorelse", "fdr": PERSONAL},
+]
+
+
+@pytest.mark.parametrize("inputs", ECHO_PROBES)
+def test_a_refused_input_is_never_repeated(demo_db_url, inputs):
+    with pytest.raises(InputError) as err:
+        analysis.run(demo_db_url, "hotspots", inputs)
+    message = str(err.value)
+    for part in ("Anna", "Svensson", "19850412", "1230"):
+        assert part not in message, message
 
 
 def test_an_all_zero_period_is_nothing_to_analyse(demo_db_url, db):

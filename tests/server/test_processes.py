@@ -144,11 +144,12 @@ def test_async_job_with_bad_input_fails_with_the_message(server):
         if status["status"] != "accepted" and status["status"] != "running":
             break
         time.sleep(0.1)
-    assert status["status"] == "failed" and "Unknown indicator 'nope'" in status["message"]
+    assert status["status"] == "failed"
+    assert "Unknown indicator (not in the catalogue)" in status["message"]
 
 
 BAD = [
-    ("hotspots", {"indicator": "nope"}, "Unknown indicator 'nope'"),
+    ("hotspots", {"indicator": "nope"}, "Unknown indicator (not in the catalogue)"),
     ("hotspots", {"indicator": "skadegorelse", "period_start": "2020-W01",
                   "period_end": "2020-W05"}, "has no published data"),
     ("trends", {"indicator": "skadegorelse", "period_start": "2026-W30",
