@@ -116,8 +116,9 @@ def test_the_functions_of_a_migrated_database_are_those_of_the_function_files(pg
 def test_the_files_replace_what_the_migrations_made(pg_conn):
     """The share rule is one function, used by the refresh the function files define."""
     functions = _functions(pg_conn)
-    rows = functions["publish._refresh_observations(k integer, lo date, hi date)"][0]
-    situation = functions["publish._refresh_situation(k integer, ref date)"][0]
+    signature = "k integer, lo date, hi date, source regclass, version integer"
+    rows = functions[f"publish._refresh_observations({signature})"][0]
+    situation = functions["publish._refresh_situation(k integer, ref date, source regclass)"][0]
     for body in (rows, situation):
         assert "publish.is_small_cell(" in body
         assert "den - " not in body and "d4 - " not in body

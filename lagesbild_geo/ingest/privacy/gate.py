@@ -57,7 +57,7 @@ from lagesbild_geo.ingest.privacy.freetext import (
     free_text_mask,
 )
 from lagesbild_geo.ingest.privacy.headers import fold_name, personal_column_reason
-from lagesbild_geo.ingest.privacy.names import has_listed_name, name_mask, name_word_in
+from lagesbild_geo.ingest.privacy.names import has_listed_name, name_mask
 from lagesbild_geo.ingest.privacy.numbers import CANDIDATE_RE2, personnummer_mask
 from lagesbild_geo.ingest.read import RawTable
 
@@ -122,15 +122,19 @@ def find_personal_data(raw: RawTable, known: Iterable[str] = ()) -> list[Problem
 
 
 def screen_sheet(file: str, sheet: str, frame: pd.DataFrame, position: int) -> list[Problem]:
-    """The cells of another sheet of a workbook (as strings, no header): every rule, every
-    cell; rows as the sheet numbers them (from 1), columns by their letters (A, B, …)."""
+    """The cells of another sheet of a workbook (as strings, no header): every rule but free
+    text, every cell; rows as the sheet numbers them (from 1), columns by their letters."""
     named = screen_text(sheet, file_name=True)
     where = f"{file}, sheet {position}" if named else f"{file}, sheet '{sheet}'"
     problems = [Problem(where, f"the sheet's name {named[0]}")] if named else []
     rows = np.arange(1, len(frame) + 1)
     for index in range(frame.shape[1]):
         for mask, why in value_masks(frame.iloc[:, index]):
-            problems.extend(_row_problems(where, mask, why, rows, _column_letter(index)))
+            # A notes or instructions sheet holds sentences ("Leverans från polisen, vecka 7"):
+            # there the free-text rule would refuse every workbook with a cover sheet, so other
+            # sheets are held to the rules for identity numbers, contact details and names.
+            if why != FREE_TEXT:
+                problems.extend(_row_problems(where, mask, why, rows, _column_letter(index)))
     return problems
 
 
@@ -152,14 +156,20 @@ rename the file and deliver it again"]
 
 def screen_text(text: str, file_name: bool = False, known: Iterable[str] = ()) -> list[str]:
     """The rules one text breaks (each reason once). A file or sheet name is not held to the
-    free-text rule ("Veckorapport skadegörelse vecka 7" is a fine name) but to rule N4 (a name
-    among other words); ``_`` separates its words."""
+    free-text rule ("Veckorapport skadegörelse vecka 7" is a fine name); ``_`` separates its
+    words. Rule N4 (a capitalised name alone among other words) was dropped: place names are
+    surnames too ("Trygghetsrapport Södertälje 2026.xlsx" was refused)."""
     value = text.replace("_", " ") if file_name else text
     found = [why for _, why in value_masks(pd.Series([value], dtype="str"), known=known)]
     if file_name:
         found = [why for why in found if why != FREE_TEXT]
-        if NAME not in found and name_word_in(normalise(pa.array([value])).to_pylist()[0], known):
-            found.append(NAME)
+        if NAME in found and value == value.lower():
+            # Lower-case file names are full of short tokens that the name lists hold ("no",
+            # "bom" in utf16le_no_bom.csv): there a name needs words of three letters or more.
+            longer = " ".join(w for w in value.split(" ") if len(w) >= 3 or not w.isalpha())
+            names = value_masks(pd.Series([longer], dtype="str"), known=known)
+            if NAME not in [why for _, why in names]:
+                found.remove(NAME)
     return found
 
 

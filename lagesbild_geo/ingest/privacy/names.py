@@ -22,10 +22,10 @@ refused when
   catalogue's indicator ids, passed by the caller): ``Svensson`` in the category column is
   refused; ``Rosa``, ``Berg`` and ``Stenkastning`` are not.
 
-A file's or sheet's name is held to one more rule, **N4**: a capitalised word of four or more
-letters in it that is a name and not a common word (``rapport_Svensson.csv``), except the
-words tools put in such names (``NAME_WORDS``: "Sheet1", "Blad1", "Export"). Only capitalised
-words: the lists hold English words too ("dash", "case"), which file names are full of.
+File and sheet names are held to N1–N3 too (a lower-case name there needs words of three
+letters or more: ``utf16le_no_bom.csv``). An earlier rule N4 (a capitalised name alone among
+other words, ``rapport_Svensson.csv``) was dropped: place names are surnames too, and it refused
+``Trygghetsrapport Södertälje 2026.xlsx``; a surname alone beside other words is not refused.
 
 The words of all distinct values are looked up at once (Arrow's hash ``is_in`` against the
 lists), so the cost is one pass over the distinct words, not a Python loop over rows.
@@ -33,7 +33,6 @@ lists), so the cost is one pass over the distinct words, not a Python loop over 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -46,26 +45,6 @@ from lagesbild_geo.ingest.privacy.cells import LETTER, LETTERS, as_numpy, contai
 
 _WORD_SPLIT = rf"[^{LETTERS}]+"
 _NAME_ONLY = rf"^ *{LETTER}{{2,}}(?:-{LETTER}{{2,}})? *$"
-
-
-NAME_WORDS = frozenset({"sheet", "blad", "data", "export", "report", "final", "copy", "kopia"})
-"""Words of file and sheet names that the lists also hold as names ("Sheet" is a surname)."""
-
-
-def name_word_in(text: str, known: Iterable[str] = ()) -> bool:
-    """Rule N4 for one file or sheet name (already normalised).
-
-    >>> name_word_in("rapport Svensson"), name_word_in("Sheet1"), name_word_in("pnr en dash")
-    (True, False, False)
-    """
-    given, surnames, common = name_lists()
-    ignore = common | NAME_WORDS | {k.casefold() for k in known}
-    words = [w.casefold() for w in re.split(rf"[^{LETTERS}]+", text) if _capitalised(w)]
-    return any(w in given or w in surnames for w in words if w not in ignore)
-
-
-def _capitalised(word: str) -> bool:
-    return len(word) >= 4 and word[0].isupper() and word[1:].islower()
 
 
 @cache
