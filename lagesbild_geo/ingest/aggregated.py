@@ -27,6 +27,7 @@ import pandas as pd
 
 from lagesbild_geo.ingest.cells import parse_count
 from lagesbild_geo.ingest.columns import (
+    COLUMN_NAMES,
     Problems,
     distinct,
     parse_distinct,
@@ -36,7 +37,6 @@ from lagesbild_geo.ingest.columns import (
 from lagesbild_geo.ingest.periods import period_parser
 from lagesbild_geo.ingest.read import RawTable
 from lagesbild_geo.ingest.shapes import (
-    COLUMN_NAMES,
     RATIO_UNITS,
     AggregatedDelivery,
     Catalogue,

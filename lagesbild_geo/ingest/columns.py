@@ -25,6 +25,26 @@ MAX_ROWS_PER_CHECK = 20
 """Rows listed one by one per check; the rest are counted in a single summary problem."""
 
 
+#: The column names a delivery may have, by their meaning (the README's Swedish names first
+#: where they are the usual ones); the privacy gate never takes one of them for a name.
+COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    # canonical name -> accepted names; matching ignores case, accents and "-", " ", "_"
+    "area": ("område", "area", "area_code", "nyko", "nyckelkod", "områdeskod"),
+    "period": ("period", "vecka", "week", "datum", "date"),
+    "indicator": ("indikator", "indicator", "kategori", "category"),
+    "value": ("värde", "value", "antal", "count"),
+    "numerator": ("täljare", "numerator"),
+    "denominator": ("nämnare", "denominator"),
+    "source_ref": ("referens", "ref", "source_ref", "reference", "källreferens"),
+    "time": ("tid", "klockslag", "time", "kl"),
+    "x": ("x", "e", "easting", "östkoordinat"),
+    "y": ("y", "n", "northing", "nordkoordinat"),
+    "crs": ("crs", "epsg", "koordinatsystem", "srid"),
+    "lat": ("lat", "latitud", "latitude"),
+    "lon": ("lon", "lng", "longitud", "longitude"),
+}
+
+
 class Problems:
     """Collects problems; each check lists a few rows and counts the rest.
 

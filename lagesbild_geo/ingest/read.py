@@ -32,6 +32,9 @@ from lagesbild_geo.ingest.read_excel import parse_workbook
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 MAX_LISTED_HEADERS = 20
+#: The largest file read at all: four times a million single events as CSV (60 MB), so that a
+#: runaway export or a device behind a link cannot take the server's memory before any check.
+MAX_FILE_BYTES = 256 * 1024 * 1024
 """Repeated header rows listed one by one."""
 
 
@@ -84,6 +87,20 @@ def read_table(
             accepted = ", ".join(EXCEL_SUFFIXES + CSV_SUFFIXES)
             reason = f"unknown file type '{suffix or '(none)'}'; accepted: {accepted}"
         _refuse(name, reason)
+    if not path.is_file():
+        _refuse(
+            name,
+            "not a regular file (a folder or a device); deliver the file itself"
+            if path.exists()
+            else "no such file; check the path",
+        )
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        _refuse(
+            name,
+            f"the file is {size // 2**20:,} MB; at most {MAX_FILE_BYTES // 2**20} MB are read "
+            "(split the delivery by period)",
+        )
     data = path.read_bytes()
     if not data:
         prefix = "not a valid Excel file: " if suffix in EXCEL_SUFFIXES else ""

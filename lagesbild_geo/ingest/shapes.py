@@ -20,26 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lagesbild_geo.ingest.columns import Problems, arrow_strings
+from lagesbild_geo.ingest.columns import COLUMN_NAMES, Problems, arrow_strings
 from lagesbild_geo.ingest.privacy.gate import looks_personal
 from lagesbild_geo.ingest.privacy.headers import fold_name
 
-COLUMN_NAMES: dict[str, tuple[str, ...]] = {
-    # canonical name -> accepted names; matching ignores case, accents and "-", " ", "_"
-    "area": ("område", "area", "area_code", "nyko", "nyckelkod", "områdeskod"),
-    "period": ("period", "vecka", "week", "datum", "date"),
-    "indicator": ("indikator", "indicator", "kategori", "category"),
-    "value": ("värde", "value", "antal", "count"),
-    "numerator": ("täljare", "numerator"),
-    "denominator": ("nämnare", "denominator"),
-    "source_ref": ("referens", "ref", "source_ref", "reference", "källreferens"),
-    "time": ("tid", "klockslag", "time", "kl"),
-    "x": ("x", "e", "easting", "östkoordinat"),
-    "y": ("y", "n", "northing", "nordkoordinat"),
-    "crs": ("crs", "epsg", "koordinatsystem", "srid"),
-    "lat": ("lat", "latitud", "latitude"),
-    "lon": ("lon", "lng", "longitud", "longitude"),
-}
 _CANONICAL = {
     fold_name(alias).replace("_", ""): key
     for key, aliases in COLUMN_NAMES.items()

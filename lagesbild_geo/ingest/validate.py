@@ -30,7 +30,7 @@ from lagesbild_geo.ingest.shapes import (
 from lagesbild_geo.settings import DeliveryLimits
 
 #: The column names as the README shows them, in its order: what a refusal offers instead of
-#: an unknown column (each also has an English name, ``shapes.COLUMN_NAMES``).
+#: an unknown column (each also has an English name, ``columns.COLUMN_NAMES``).
 README_COLUMNS = (
     "område",
     "vecka",

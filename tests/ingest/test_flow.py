@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lagesbild_geo.errors import DeliveryRefusedError, Problem, grouped_problems
+from lagesbild_geo.ingest.columns import COLUMN_NAMES
 from lagesbild_geo.ingest.pipeline import ingest_file
-from lagesbild_geo.ingest.shapes import COLUMN_NAMES, canonical_column
+from lagesbild_geo.ingest.shapes import canonical_column
 from lagesbild_geo.ingest.validate import README_COLUMNS
 from tests.conftest import table_counts
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.errors import DeliveryRefusedError
+from lagesbild_geo.ingest.columns import COLUMN_NAMES
 from lagesbild_geo.ingest.pipeline import ingest_file
 from lagesbild_geo.ingest.privacy.freetext import CODE_COLUMNS
 from lagesbild_geo.ingest.privacy.gate import (
@@ -28,7 +29,7 @@ from lagesbild_geo.ingest.privacy.gate import (
 from lagesbild_geo.ingest.privacy.headers import fold_name, personal_column_reason
 from lagesbild_geo.ingest.privacy.names import name_lists
 from lagesbild_geo.ingest.read import RawTable, read_table
-from lagesbild_geo.ingest.shapes import COLUMN_NAMES, Catalogue, indicator_lookup
+from lagesbild_geo.ingest.shapes import Catalogue, indicator_lookup
 from tests.ingest.corpus import database_digest
 
 DATA = Path(__file__).parents[1] / "data"
@@ -591,4 +592,60 @@ def test_no_accepted_column_name_looks_personal(name):
     ],
 )
 def test_file_names_that_once_looked_personal_are_accepted(name):
+    assert screen_file_name(name) == []
+
+
+# -- found by an outside attack on the merged gate (issue 11) ------------------------------------
+
+KNOWN = ["skadegorelse", *(name for names in COLUMN_NAMES.values() for name in names)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "850412/1230",
+        "850412_1230",
+        "850412:1230",
+        "850412~1230",
+        "850412\u02d71230",  # modifier letter minus
+        "85 04 12-1230",
+        "85-04-12-1230",
+        "1985/04/12-1230",
+        "1985 04 12 1230",
+        "8504121230.0",  # a personnummer typed as a number, read back as a float
+    ],
+)
+def test_a_personnummer_with_other_separators_is_refused(value):
+    assert any("personnummer" in r for r in reasons([value])[0]), value
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["anna@@example.se", "anna%40example.se", "anna&#64;example.se", "anna snabel-a example.se"],
+)
+def test_an_e_mail_written_as_a_web_page_or_spelled_out_is_refused(value):
+    assert any("e-mail" in r for r in reasons([value])[0]), value
+
+
+@pytest.mark.parametrize("header", ["Svensson85", "850412/1230", "anna%40example.se", "Berg"])
+def test_a_personal_looking_column_name_is_refused_by_position_never_repeated(header):
+    problems = find_personal_data(table({header: ["1"]}), KNOWN)
+    assert problems and all(p.column == "column 1" for p in problems)
+    assert all(header.lower() not in str(p).lower() for p in problems)
+
+
+@pytest.mark.parametrize("header", ["Område", "Area Code", "Tid", "Kategori", "Referens", "Lat"])
+def test_accepted_column_names_are_not_taken_for_personal_data(header):
+    assert find_personal_data(table({header: ["1"]}), KNOWN) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["rapport.850412-1230", "rapport.csv.850412-1230", "rapport.Anna_Svensson"]
+)
+def test_the_file_name_extension_is_screened_too(name):
+    assert screen_file_name(name)
+
+
+@pytest.mark.parametrize("name", ["Sheet.xlsx", "Blad1.xlsx", "Export.csv", "Data.xlsx"])
+def test_names_tools_give_files_are_accepted(name):
     assert screen_file_name(name) == []

@@ -383,3 +383,29 @@ def test_a_header_repeated_mid_file_is_named(tmp_path, repeat):
 def test_an_unterminated_quote_is_a_clear_problem(tmp_path):
     [problem] = refused(write(tmp_path, b'a,b\n1,"2\n3,4\n'))
     assert (problem.row, problem.reason) == (2, 'a quote (") opened in this row is never closed')
+
+
+def test_a_missing_file_a_folder_and_a_device_are_refused_cleanly(tmp_path):
+    for path, reason in [
+        (tmp_path / "saknas.csv", "no such file"),
+        (tmp_path / "mapp.csv", "not a regular file"),
+        (tmp_path / "noll.csv", "not a regular file"),
+    ]:
+        if path.name == "mapp.csv":
+            path.mkdir()
+        if path.name == "noll.csv":
+            path.symlink_to("/dev/zero")  # would be read for ever
+        with pytest.raises(DeliveryRefusedError) as info:
+            read_table(path)
+        assert reason in str(info.value)
+
+
+def test_a_file_larger_than_the_cap_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from lagesbild_geo.ingest import read
+
+    monkeypatch.setattr(read, "MAX_FILE_BYTES", 1000)
+    path = tmp_path / "stor.csv"
+    path.write_text("område,vecka,indikator,antal\n" + "1101,2026-W07,skadegorelse,3\n" * 100)
+    with pytest.raises(DeliveryRefusedError) as info:
+        read_table(path)
+    assert "at most 0 MB are read" in str(info.value) or "MB are read" in str(info.value)

@@ -40,7 +40,7 @@ LETTER = f"[{LETTERS}]"
 SPECIAL = r"[^\x00-\x7f\x{c0}-\x{ff}]"
 """A character beyond ASCII and the Latin-1 letters: only such values need normalising."""
 _INVISIBLE = "[\u200b-\u200d\u2060\ufeff\u00ad\u180e]"
-_DASHES = "[\u2010-\u2015\u2212\ufe58]"
+_DASHES = "[\u02d7\u2010-\u2015\u2212\ufe58\ufe63\uff0d]"
 _SPACES = r"[\p{Z}\t\v\f\r\n]"
 
 

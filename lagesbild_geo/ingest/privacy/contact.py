@@ -33,8 +33,11 @@ _DOMAIN = rf"[{LETTERS}0-9\-]"
 _OPEN, _CLOSE = r"[(\[{<]", r"[)\]}>]"
 EMAIL_RE2 = "|".join(
     (
-        rf"{_LOCAL} *@ *{_DOMAIN}",
+        rf"{_LOCAL} *@+ *{_DOMAIN}",
+        # the @ as a web form or a page writes it: %40, &#64;, &commat;
+        rf"(?i){_LOCAL} *(?:%40|&#0*64;|&#x0*40;|&commat;) *{_DOMAIN}",
         rf"(?i){_LOCAL} *{_OPEN} *(?:at|snabel-?a) *{_CLOSE} *{_DOMAIN}",
+        rf"(?i){_LOCAL}+ +snabel-?a +{_DOMAIN}",
         rf"(?i){_LOCAL}+ +at +{_DOMAIN}+"
         rf"(?: *{_OPEN}? *(?:dot|punkt) *{_CLOSE}? *|\.){LETTER}{{2,}}",
     )

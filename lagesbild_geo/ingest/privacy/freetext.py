@@ -26,7 +26,7 @@ MAX_CODE_WORDS = 2
 MAX_CODE_LETTERS = 20
 """Letters in a reference beyond which it is text, not a code."""
 CODE_COLUMNS = frozenset({"referens", "ref", "source_ref", "reference", "kallreferens"})
-"""Folded names of the reference column (as ``shapes.COLUMN_NAMES["source_ref"]``)."""
+"""Folded names of the reference column (as ``columns.COLUMN_NAMES["source_ref"]``)."""
 
 _WORD = rf"[(\"'«»”]*{LETTER}{{2,}}[,.;:!?)\"'«»”]*"
 WORDS_RE2 = rf"{_WORD}(?: +{_WORD}){{3,}}"

@@ -41,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lagesbild_geo.errors import Problem
+from lagesbild_geo.ingest.columns import COLUMN_NAMES
 from lagesbild_geo.ingest.privacy.cells import (
     LETTER,
     LETTERS,
@@ -89,14 +90,30 @@ CODE_TEXT = "looks like free text; a reference is a code into the actor's own sy
 NAME = "looks like a person's name"
 
 
+#: Every accepted column name: never refused as a personal-looking header.
+ACCEPTED_COLUMNS = tuple(name for names in COLUMN_NAMES.values() for name in names)
+
+#: Words that spreadsheet programs and export tools put in file and sheet names, which the name
+#: lists also hold ("Sheet" is a surname): never a name alone there.
+TOOL_WORDS = ("sheet", "blad", "data", "export", "report", "final", "copy", "kopia", "tabell")
+
+UNKNOWN_PERSONAL_HEADER = (
+    "the column name may hold personal data (a name, a number or an address); "
+    "name the columns as the README shows"
+)
+
+
 def find_personal_data(raw: RawTable, known: Iterable[str] = ()) -> list[Problem]:
     """Every sign of personal data in ``raw``: its sheet's name, column names and cells, and
     the cells of the workbook's other sheets when the reader offers them (``other_cells``).
 
-    ``known`` are words that are never a name alone here (the catalogue's indicator ids).
+    ``known`` are words that are never a name alone here (the catalogue's indicator ids and the
+    accepted column names): a column name outside them that looks personal is refused by its
+    position, never repeated.
     Returns an empty list when nothing was found; the caller refuses the delivery otherwise.
     """
     known = tuple(known)
+    accepted = {fold_name(k).replace("_", "") for k in (*known, *ACCEPTED_COLUMNS)}
     problems: list[Problem] = []
     sheet = getattr(raw, "sheet", None)
     if sheet and screen_text(sheet, file_name=True):
@@ -107,11 +124,18 @@ def find_personal_data(raw: RawTable, known: Iterable[str] = ()) -> list[Problem
             label = f"column {position + 1}"
             reason = f"the column name {header[0]}; is the header row missing?"
             problems.append(Problem(raw.file, reason, column=label))
+        elif (column_reason := personal_column_reason(str(name))) is not None:
+            label = str(name)  # "Namn", "Telefon": the name says what is refused
+            problems.append(Problem(raw.file, column_reason, column=label))
+        elif fold_name(str(name)).replace("_", "") not in accepted and looks_personal(
+            str(name), known
+        ):
+            # Not a column name a delivery may have, and it looks like a name, a number or an
+            # address: refused here, by position, so that no later message repeats it.
+            label = f"column {position + 1}"
+            problems.append(Problem(raw.file, UNKNOWN_PERSONAL_HEADER, column=label))
         else:
             label = str(name)
-            column_reason = personal_column_reason(label)
-            if column_reason is not None:
-                problems.append(Problem(raw.file, column_reason, column=label))
         code = fold_name(label) in CODE_COLUMNS
         column = raw.frame.iloc[:, position]
         for mask, why in value_masks(column, code_field=code, known=known):
@@ -148,9 +172,13 @@ rename the file and deliver it again"]
     []
     """
     stem = name.rsplit(".", 1)[0] if "." in name else name
+    # The extension too: "rapport.850412-1230" would otherwise be echoed as an unknown type.
+    after = name.split(".", 1)[1] if "." in name else ""
+    reasons = dict.fromkeys(screen_text(stem, file_name=True))
+    reasons.update(dict.fromkeys(screen_text(after, file_name=True) if after else []))
     return [
         Problem(WITHHELD_FILE, f"the file's name {why}; rename the file and deliver it again")
-        for why in screen_text(stem, file_name=True)
+        for why in reasons
     ]
 
 
@@ -160,12 +188,15 @@ def screen_text(text: str, file_name: bool = False, known: Iterable[str] = ()) -
     words. Rule N4 (a capitalised name alone among other words) was dropped: place names are
     surnames too ("Trygghetsrapport Södertälje 2026.xlsx" was refused)."""
     value = text.replace("_", " ") if file_name else text
+    if file_name:
+        known = (*known, *TOOL_WORDS)
     found = [why for _, why in value_masks(pd.Series([value], dtype="str"), known=known)]
     if file_name:
         found = [why for why in found if why != FREE_TEXT]
         if NAME in found and value == value.lower():
             # Lower-case file names are full of short tokens that the name lists hold ("no",
-            # "bom" in utf16le_no_bom.csv): there a name needs words of three letters or more.
+            # "bom" in utf16le_no_bom.csv): there a name needs words of three letters or more
+            # (three, not four: "åsa", "per", "eva" are given names).
             longer = " ".join(w for w in value.split(" ") if len(w) >= 3 or not w.isalpha())
             names = value_masks(pd.Series([longer], dtype="str"), known=known)
             if NAME not in [why for _, why in names]:

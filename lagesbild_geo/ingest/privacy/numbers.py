@@ -22,14 +22,21 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lagesbild_geo.ingest.privacy.cells import contains
 
 _BEFORE = r"(?:^|[^0-9.,]|[^0-9][.,])"
 _AFTER = r"(?:$|[^0-9.,]|[.,](?:$|[^0-9]))"
-_SHORT = r"[0-9]{6} {0,2}[-+]? {0,2}[0-9]{4}"
-_LONG = r"(?:18|19|20)[0-9]{2}[-.]?[0-9]{2}[-.]?[0-9]{2} {0,2}[-+.]? {0,2}[0-9]{4}"
-CANDIDATE_RE2 = rf"{_BEFORE}(?:{_LONG}|{_SHORT}){_AFTER}"
+#: Between the date and the last four: nothing, ``-``, ``+`` and the other marks people (and
+#: tools) put there, ``/ _ : ~``, with up to two spaces around; the date's own groups may be
+#: written apart (``85 04 12-1230``, ``1985/04/12-1230``).
+_SEP = r" {0,2}[-+/_:~]? {0,2}"
+_GROUP = r"[-/_ ]?"
+_SHORT = rf"[0-9]{{2}}{_GROUP}[0-9]{{2}}{_GROUP}[0-9]{{2}}{_SEP}[0-9]{{4}}"
+_LONG = r"(?:18|19|20)[0-9]{2}[-./_ ]?[0-9]{2}[-./_ ]?[0-9]{2} {0,2}[-+./_:~]? {0,2}[0-9]{4}"
+_FLOAT_RE2 = r"^((?:[0-9]{2})?[0-9]{10})[.,]0+$"
+CANDIDATE_RE2 = rf"{_BEFORE}(?:{_LONG}|{_SHORT}){_AFTER}|{_FLOAT_RE2}"
 """Any value that may hold a personnummer (RE2, over whole columns)."""
 
 _CANDIDATE = re.compile(rf"(?<![0-9])(?<![0-9][.,])(?={_LONG}|{_SHORT})")
@@ -44,6 +51,9 @@ def personnummer_mask(values: pa.Array) -> np.ndarray:
     >>> personnummer_mask(pa.array(["19850412 1234", "811218-9876", "811218-9875", "AR-1"]))
     array([False,  True, False, False])
     """
+    # A number typed into a spreadsheet comes back as a float: 8504121230.0
+    if contains(values, _FLOAT_RE2).any():
+        values = pc.replace_substring_regex(values, _FLOAT_RE2, r"\1")
     found = contains(values, CANDIDATE_RE2)
     for index in np.flatnonzero(found):
         found[index] = holds_personnummer(values[int(index)].as_py())
