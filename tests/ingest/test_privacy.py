@@ -649,3 +649,29 @@ def test_the_file_name_extension_is_screened_too(name):
 @pytest.mark.parametrize("name", ["Sheet.xlsx", "Blad1.xlsx", "Export.csv", "Data.xlsx"])
 def test_names_tools_give_files_are_accepted(name):
     assert screen_file_name(name) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("tel.0701234567", "telephone"),
+        ("tel0701234567", "telephone"),
+        ("mobil/0701234567", "telephone"),
+        ("701234567", "telephone"),  # typed as a number: the leading 0 is lost
+        ("46701234567", "telephone"),
+        ("AnnaSvensson", "name"),
+        ("ASvensson", "name"),
+        ("\u0410nna-Sv\u0435nsson", "name"),  # Cyrillic А and е
+        ("Storgatan 12", "address"),
+        ("Björkvägen 3B", "address"),
+    ],
+)
+def test_forms_an_outside_attack_got_past_the_gate_are_refused(value, why):
+    assert any(why in r for r in reasons([value])[0]), value
+
+
+@pytest.mark.parametrize(
+    "value", ["AR-2026-000123", "K123456-26", "SkadeGörelse", "vägarbete", "1101", "12"]
+)
+def test_what_the_new_forms_must_not_catch(value):
+    assert reasons([value]) == [[]], value

@@ -40,6 +40,13 @@ LETTER = f"[{LETTERS}]"
 SPECIAL = r"[^\x00-\x7f\x{c0}-\x{ff}]"
 """A character beyond ASCII and the Latin-1 letters: only such values need normalising."""
 _INVISIBLE = "[\u200b-\u200d\u2060\ufeff\u00ad\u180e]"
+_CYRILLIC_OR_GREEK = "[\u0370-\u03ff\u0400-\u04ff]"
+#: Cyrillic and Greek letters that look like Latin ones (Unicode's confusables, the common ones):
+#: folded only in a value that also has Latin letters, where they can only be a disguise.
+_LOOK_ALIKES = str.maketrans(
+    "АВЕКМНОРСТХаеорсухіјѕԁԛԝΑΒΕΗΙΚΜΝΟΡΤΥΧαοριυνκ",
+    "ABEKMHOPCTXaeopcyxijsdqwABEHIKMNOPTYXaopiuvk",
+)
 _DASHES = "[\u02d7\u2010-\u2015\u2212\ufe58\ufe63\uff0d]"
 _SPACES = r"[\p{Z}\t\v\f\r\n]"
 
@@ -96,6 +103,12 @@ def normalise(values: pa.Array) -> pa.Array:
             pairs = zip(subset.to_pylist(), digits, strict=True)
             fixed = [_ascii_digits(v) if d else v for v, d in pairs]
             subset = pa.array(fixed, type=pa.string())
+        mixed = contains(subset, _CYRILLIC_OR_GREEK) & contains(subset, "[A-Za-z]")
+        if mixed.any():  # Latin letters beside look-alikes: "Аnna Svеnsson" with Cyrillic А, е
+            pairs = zip(subset.to_pylist(), mixed, strict=True)
+            subset = pa.array(
+                [v.translate(_LOOK_ALIKES) if m else v for v, m in pairs], pa.string()
+            )
         subset = pc.replace_substring_regex(subset, _INVISIBLE, "")
         subset = pc.replace_substring_regex(subset, _DASHES, "-")
         subset = pc.replace_substring_regex(subset, _SPACES, " ")

@@ -45,11 +45,39 @@ EMAIL_RE2 = "|".join(
 """An e-mail address in any of the forms above (RE2, case-insensitive where spelled out)."""
 
 _RUN = r"(?:\+ ?[1-9]|00 ?[1-9]|\(? ?0 ?[1-9])[0-9 ()./\-]{5,24}[0-9]"
-PHONE_RE2 = rf"(?:^|[^0-9{LETTERS}.,_/\-]|[^0-9{LETTERS}][\-/]){_RUN}"
+#: Words people write before a number, glued to it or with a mark: ``tel.0701234567``,
+#: ``mobil/0701234567``, ``tfn:08-123 456 78``.
+_LABEL = r"(?i:tel|tfn|telefon|mobil|mob|mobilnr|telnr|phone|ring)[.:/#]* ?"
+#: A Swedish mobile number as a spreadsheet keeps it when typed as a number: the leading 0
+#: (or the +) is lost, ``701234567``, ``46701234567``. Only a whole cell of exactly that.
+_LOST_ZERO = r"^(?:46|0046)?7[02369][0-9]{7}$"
+PHONE_RE2 = rf"(?:^|[^0-9{LETTERS}.,_/\-]|[^0-9{LETTERS}][\-/]){_RUN}|{_LABEL}{_RUN}|{_LOST_ZERO}"
 """A value that may hold a phone number: a run starting with ``+``, ``00`` or ``0``."""
 _PHONE_RUN = re.compile(rf"(?:^|(?<=[^0-9\w.,/\-])|(?<=[^0-9\w][\-/])){_RUN}")
+_LABEL_RE = re.compile(_LABEL)
+_LOST_ZERO_RE = re.compile(_LOST_ZERO)
 _DATE_LIKE = re.compile(r"[0-9]{1,2}[-/. ][0-9]{1,2}[-/. ][0-9]{2,4}")
 MIN_DIGITS, MAX_DIGITS = 7, 15
+
+
+#: A street address: a street name (Swedish street words at its end) and a number, e.g.
+#: ``Storgatan 12``, ``Björkvägen 3B``, ``Lilla torget 1``. Exact addresses may not be stored
+#: (DOMAIN.md); an event's place is delivered as coordinates, which are never stored.
+_STREET = (
+    r"(?:gatan|gata|vägen|väg|gränd|gränden|torget|torg|stigen|allén|backen|leden|platsen"
+    r"|plan|stråket|kajen)"
+)
+ADDRESS_RE2 = rf"(?i){LETTER}*{_STREET} +[0-9]{{1,4}} ?[A-Za-z]?(?:$|[^0-9{LETTERS}])"
+"""A value that holds a street address (RE2)."""
+
+
+def address_mask(values: pa.Array) -> np.ndarray:
+    """Which (normalised) values hold a street address.
+
+    >>> address_mask(pa.array(["Storgatan 12", "lilla torget 1 B", "vägarbete", "2026-W07"]))
+    array([ True,  True, False, False])
+    """
+    return contains(values, ADDRESS_RE2)
 
 
 def email_mask(values: pa.Array) -> np.ndarray:
@@ -75,8 +103,15 @@ def phone_mask(values: pa.Array) -> np.ndarray:
 
 
 def holds_phone_number(text: str) -> bool:
-    """Whether a (normalised) text holds a valid phone number anywhere in it."""
-    for match in _PHONE_RUN.finditer(text):
+    """Whether a (normalised) text holds a valid phone number anywhere in it.
+
+    >>> [holds_phone_number(t) for t in ("tel.0701234567", "701234567", "AR-0701234567")]
+    [True, True, False]
+    """
+    if _LOST_ZERO_RE.fullmatch(text.strip()):
+        digits = text.strip().removeprefix("00").removeprefix("46")
+        return _valid_run("0" + digits)
+    for match in _PHONE_RUN.finditer(_LABEL_RE.sub(" ", text)):
         run = match.group().strip(" ()./-")
         if _DATE_LIKE.fullmatch(run):
             continue

@@ -51,7 +51,13 @@ from lagesbild_geo.ingest.privacy.cells import (
     distinct,
     normalise,
 )
-from lagesbild_geo.ingest.privacy.contact import PHONE_RE2, email_mask, phone_mask
+from lagesbild_geo.ingest.privacy.contact import (
+    ADDRESS_RE2,
+    PHONE_RE2,
+    address_mask,
+    email_mask,
+    phone_mask,
+)
 from lagesbild_geo.ingest.privacy.freetext import (
     CODE_COLUMNS,
     code_text_mask,
@@ -73,6 +79,7 @@ SUSPECT_RE2 = "|".join(
         r"[\t\n\r\v\f]",
         CANDIDATE_RE2,
         PHONE_RE2,
+        ADDRESS_RE2,
         r"@|(?i)[(\[{<] *(?:at|snabel)|(?i)[a-z] at [a-z]",
         rf"{LETTER}[^{LETTERS}]+{LETTER}",  # two words: names, free text
         rf"^ *{LETTER}{{2,}}(?:-{LETTER}{{2,}})? *$",  # a name alone
@@ -88,6 +95,7 @@ PHONE = "looks like a telephone number"
 FREE_TEXT = "looks like free text; only codes and numbers may be delivered"
 CODE_TEXT = "looks like free text; a reference is a code into the actor's own system, not words"
 NAME = "looks like a person's name"
+ADDRESS = "looks like a street address"
 
 
 #: Every accepted column name: never refused as a personal-looking header.
@@ -250,6 +258,7 @@ def _rule_masks(
         (personnummer_mask(values), PERSONNUMMER),
         (email_mask(values), EMAIL),
         (phone_mask(values), PHONE),
+        (address_mask(values), ADDRESS),
         (name_mask(values, known) & ~words, NAME),
         (words, FREE_TEXT),
         (code_text_mask(values) if code_field else None, CODE_TEXT),

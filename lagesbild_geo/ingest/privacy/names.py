@@ -58,6 +58,24 @@ def name_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return given, surnames, common
 
 
+_GLUED = "([a-zåäöéü])([A-ZÅÄÖÉÜ])"
+_GLUED_INITIAL = "^([A-ZÅÄÖÉÜ])([A-ZÅÄÖÉÜ][a-zåäöéü])"
+
+
+def split_glued(values: pa.Array) -> pa.Array:
+    """Names written together apart: ``AnnaSvensson`` → ``Anna Svensson``, ``ASvensson`` →
+    ``A Svensson`` (a lower-case letter before a capital, or an initial before a name).
+
+    >>> split_glued(pa.array(["AnnaSvensson", "ASvensson", "AR-2026", "skadegörelse"])).to_pylist()
+    ['Anna Svensson', 'A Svensson', 'AR-2026', 'skadegörelse']
+    """
+    if contains(values, _GLUED).any():
+        values = pc.replace_substring_regex(values, _GLUED, r"\1 \2")
+    if contains(values, _GLUED_INITIAL).any():
+        values = pc.replace_substring_regex(values, _GLUED_INITIAL, r"\1 \2")
+    return values
+
+
 def _words(values: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """The words of each value, lower case: (the value each word is from, the distinct words,
     each word's index into them). Empty words (from leading separators) are left out."""
@@ -84,6 +102,7 @@ def name_mask(values: pa.Array, known: Iterable[str] = ()) -> np.ndarray:
     found = np.zeros(n, dtype=bool)
     if n == 0:
         return found
+    values = split_glued(values)
     lower = pc.utf8_lower(values)
     parent, words, index = _words(values)
     if len(parent) == 0:
