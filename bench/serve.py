@@ -152,6 +152,7 @@ def build(url: str) -> None:
 
     from lagesbild_geo.catalogue import load_catalogue
     from lagesbild_geo.db.connection import migrate
+    from lagesbild_geo.publish import publication
     from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
 
     t0 = time.perf_counter()
@@ -212,7 +213,7 @@ def build(url: str) -> None:
         conn.commit()
         print(f"  {n_cells:,} approved cells copied ({time.perf_counter() - t0:.0f} s)", flush=True)
         conn.execute("SET work_mem = '256MB'")
-        version = conn.execute("SELECT publish.refresh(%s)", (K,)).fetchone()[0]
+        version = publication.refresh(conn, K)
         conn.commit()
         (n_pub,) = conn.execute("SELECT count(*) FROM publish.observations").fetchone()
     with psycopg.connect(url, autocommit=True) as conn:

@@ -7,7 +7,7 @@ cube from the public tables, call the pure statistics (:mod:`.hotspots`, :mod:`.
 ``provenance`` block that says exactly what was computed from what.
 
 **Analyses see only what is already public.** The processes can be called by anyone, without
-authentication, so their input is the published, suppressed weekly cells of
+authentication, so their input is the published, protected weekly cells of
 ``publish.observations`` (read through the least-privilege reader role in the server), never
 the exact restricted counts in schema ``lagesbild``:
 
@@ -19,15 +19,17 @@ the exact restricted counts in schema ``lagesbild``:
 * everything computed from the published cells is a function of public data and can leak
   nothing that is not public already.
 
-A suppressed cell (published as NULL because its count is 1..k-1) enters the cube as the
-constant **(k − 1) / 2** (2 for k = 5), the midpoint of the values it can have; the output
-says how many cells were imputed. Early warning needs whole counts and rounds the constant
-half up. Cells absent from the public table in a week that an approved delivery of the
-indicator covers are zeros (event deliveries only have rows where something happened); weeks
-that no approved delivery covers have no data (NaN), not zeros, so a block still waiting for
-review does not look like a sudden fall. The actor kinds the caller selects are summed.
-Indicators published as shares (school results, reports of concern, the safety survey) come
-yearly or quarterly and are not analysed here.
+The published counts are protected by the cell key method (docs/disclosure.md): each is the
+true count plus a bounded, unbiased perturbation, so the statistics run on them directly. A
+cell published as NULL (``value_status`` not ``published``: a share or rate that cannot be
+shown) enters the cube as the constant **(k − 1) / 2**; the output says how many cells were
+imputed. Early warning needs whole counts and rounds the constant half up. Cells absent from
+the public table in a week that an approved delivery of the indicator covers are zeros (event
+deliveries only have rows where something happened); weeks that no approved delivery covers
+have no data (NaN), not zeros, so a block still waiting for review does not look like a sudden
+fall. The actor kinds the caller selects are summed. Indicators published as shares (school
+results, reports of concern, the safety survey) come yearly or quarterly and are not analysed
+here.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ def load_cube(conn: psycopg.Connection, params: Params) -> Cube:
             (inds, kinds, start, end),
         ).fetchall()
         rows = conn.execute(
-            "SELECT area_code, indicator, (week_start - %s) / 7, suppressed,"
+            "SELECT area_code, indicator, (week_start - %s) / 7, value_status <> 'published',"
             " CASE WHEN unit = 'count' THEN value ELSE numerator END"
             " FROM publish.observations WHERE indicator = ANY(%s) AND actor_kind = ANY(%s)"
             " AND week_start BETWEEN %s AND %s",
@@ -438,7 +440,8 @@ def provenance(cube: Cube, params: Params, covered: np.ndarray) -> dict:
         "seed": params.seed,
         "software": software_versions(),
         "input": {
-            "source": "publish.observations: approved deliveries only, counts 1..k-1 suppressed",
+            "source": "publish.observations: approved deliveries only, protected by the cell key"
+            " method (docs/disclosure.md)",
             "publication_version": cube.version,
             "k": cube.k,
             "imputed_value": (cube.k - 1) / 2

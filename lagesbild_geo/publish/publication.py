@@ -1,12 +1,12 @@
 """Publish: the public layers in schema ``publish`` and the role that may read them.
 
-The tables are rebuilt by the SQL function ``publish.refresh``
-(``lagesbild_geo/db/functions/20_refresh.sql``, with the suppression rules beside it in
-``10_suppression.sql``), called by ``store`` in the same transaction as every review that
-changes the approved data and every area import, and by ``lagesbild publish refresh``. This
-module holds the Python side: calling it, the least-privilege reader role that pygeoapi
-connects as, and the extents the server advertises. Saved analysis runs are written by
-``results``.
+The tables are rebuilt by :func:`refresh`, in the same transaction as every review that
+changes the approved data (``publish.review``), every area import, and by ``lagesbild publish
+refresh``: the SQL in ``lagesbild_geo/db/functions/20_refresh.sql`` collects the contributions
+(one actor's part of one cell), :mod:`lagesbild_geo.disclosure` protects them with the cell
+key method (docs/disclosure.md), and the SQL builds every public layer from the protected
+figures only. This module also holds the least-privilege reader role that pygeoapi connects
+as and the extents the server advertises. Saved analysis runs are written by ``results``.
 
 Why a separate reader role: the server faces the internet; if it is ever tricked into running
 a query it was not meant to, the database itself must refuse to show anything restricted.
@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import psycopg
 from psycopg import sql
 
 from lagesbild_geo.db.connection import cluster_for, database_url, one
+from lagesbild_geo.disclosure import keys, protect, ptable
 from lagesbild_geo.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ class State:
     updated_at: datetime
     reference_week: date | None
     k: int
+    ckm_d: int | None = None
+    ckm_v: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,15 +56,109 @@ class Extents:
     last_week_end: date | None
 
 
-def refresh(conn: psycopg.Connection, k: int | None = None) -> int:
-    """Rebuild every public layer from approved data in one transaction; return the version."""
+def refresh(
+    conn: psycopg.Connection,
+    k: int | None = None,
+    *,
+    d: int | None = None,
+    v: float | None = None,
+    lo: date | None = None,
+    hi: date | None = None,
+    indicators: list[str] | None = None,
+    actor_kinds: list[str] | None = None,
+) -> int:
+    """Rebuild the public layers from approved data in one transaction; return the version.
+
+    ``k``, ``d``, ``v``: the threshold and the cell key method's maximum deviation and
+    variance (``None``: those of the last publication; a new ``k`` alone takes ``d = k - 2``,
+    ``v = 1``). ``lo``/``hi``, ``indicators`` and ``actor_kinds`` limit the rebuild of the
+    weekly cells to those a review touched (``None``: all); a change of a parameter, or no
+    weeks, rebuilds everything. Cells outside keep their published values: their
+    contributions and so their keys are unchanged. The situation and the indicators'
+    metadata are always rebuilt, from the published cells.
+    """
     with conn.transaction():
-        (version,) = one(conn, "SELECT publish.refresh(%s)", (k,))
+        use_k, use_d, use_v, lo, hi, inds, kinds, layer = one(
+            conn,
+            "SELECT * FROM publish._refresh_begin(%s, %s, %s, %s, %s, %s, %s)",
+            (k, d, v, lo, hi, indicators, actor_kinds),
+        )
+        table = ptable.build(use_d, use_v)
+        _write_ptable(conn, table)
+        _protect_contributions(conn, table)
+        (version,) = one(
+            conn,
+            "SELECT publish._refresh_finish(%s, %s, %s, %s, %s, %s, %s, %s)",
+            (use_k, use_d, use_v, lo, hi, inds, kinds, layer),
+        )
     return version
 
 
+def _write_ptable(conn: psycopg.Connection, table: ptable.PTable) -> None:
+    conn.execute("DELETE FROM publish.ptable")
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO publish.ptable (row, perturbation, probability) VALUES (%s, %s, %s)",
+            table.rows(),
+        )
+
+
+#: Units as the protection treats them: a share has two protected parts, the rest one count.
+_SHARE = "share"
+
+
+def _protect_contributions(conn: psycopg.Connection, table: ptable.PTable) -> None:
+    """Protect every contribution in pg_temp.contribution_in into protected_contribution."""
+    rows = conn.execute(
+        "SELECT rn, unit = %s, num, den, wd, hr, digest FROM pg_temp.contribution_in ORDER BY rn",
+        (_SHARE,),
+    ).fetchall()
+    if not rows:
+        return
+    rn = np.array([r[0] for r in rows], dtype=np.int64)
+    share = np.array([r[1] for r in rows], dtype=bool)
+    num = np.array([r[2] for r in rows], dtype=np.int64)
+    den = np.array([r[3] if r[3] is not None else r[2] for r in rows], dtype=np.int64)
+    u = keys.from_digests(r[6] for r in rows)
+    num_p = protect.protect_counts(table, num, u[:, keys.SLOT_COUNT])
+    rest_p = protect.protect_counts(table, den - num, u[:, keys.SLOT_REST])
+    den_p = np.where(share, num_p + rest_p, 0)
+    has_bins = np.array([r[4] is not None and r[5] is not None for r in rows], dtype=bool)
+    wd_p = np.zeros((len(rows), 7), dtype=np.int64)
+    hr_p = np.zeros((len(rows), 24), dtype=np.int64)
+    ok = np.ones(len(rows), dtype=bool)
+    if has_bins.any():
+        idx = np.flatnonzero(has_bins)
+        wd = np.array([rows[i][4] for i in idx], dtype=np.int64)
+        hr = np.array([rows[i][5] for i in idx], dtype=np.int64)
+        wd_p[idx] = protect.protect_breakdown(table, wd, u[idx, keys.SLOTS_WEEKDAY], num_p[idx])
+        hr_p[idx] = protect.protect_breakdown(table, hr, u[idx, keys.SLOTS_HOUR], num_p[idx])
+        ok[idx] = protect.breakdown_within(table, wd, wd_p[idx]) & protect.breakdown_within(
+            table, hr, hr_p[idx]
+        )
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY pg_temp.protected_contribution (rn, num, den, wd, hr, bins_ok) FROM STDIN"
+        ) as copy,
+    ):
+        for i in range(len(rows)):
+            copy.write_row(
+                (
+                    int(rn[i]),
+                    int(num_p[i]),
+                    int(den_p[i]) if share[i] else None,
+                    wd_p[i].tolist() if has_bins[i] else None,
+                    hr_p[i].tolist() if has_bins[i] else None,
+                    bool(ok[i]),
+                )
+            )
+
+
 def read_state(conn: psycopg.Connection) -> State:
-    row = one(conn, "SELECT version, updated_at, reference_week, k FROM publish.state")
+    row = one(
+        conn, "SELECT version, updated_at, reference_week, k, ckm_d, ckm_v FROM publish.state"
+    )
     return State(*row)
 
 

@@ -2,15 +2,18 @@
 
 ``store.review.set_status`` writes the decision in schema ``lagesbild``; when the set of
 approved data changed (an approval, or withdrawing an approved delivery), the public layers are
-rebuilt here by ``publish.refresh`` for the weeks the delivery (and the one it replaces)
-covers. Both happen in one transaction: the published picture changes exactly when the review
-does, never half, and nothing public changes except at a review.
+rebuilt here by ``publication.refresh`` for the cells the delivery (and the one it replaces) is
+part of: its weeks, indicators and actor kind. Both happen in one transaction: the published
+picture changes exactly when the review does, never half, and nothing public changes except at
+a review.
 """
 
 from __future__ import annotations
 
 import psycopg
 
+from lagesbild_geo.db.connection import one
+from lagesbild_geo.publish.publication import refresh
 from lagesbild_geo.store.review import set_status
 
 
@@ -34,9 +37,18 @@ def change_status(
             conn, delivery_id, action, by_whom=by_whom, reason=reason, actor_id=actor_id
         )
         if change.republish:
-            conn.execute(
-                "SELECT publish.refresh(%s, min(first_week), max(last_week))"
-                " FROM lagesbild.delivery WHERE id = ANY(%s)",
-                (k, list(change.republish)),
+            lo, hi, inds, kinds = one(
+                conn,
+                "SELECT min(d.first_week), max(d.last_week),"
+                " ARRAY(SELECT DISTINCT o.indicator_id FROM lagesbild.observation o"
+                "       WHERE o.delivery_id = ANY(%s)),"
+                " array_agg(DISTINCT a.kind)"
+                " FROM lagesbild.delivery d JOIN lagesbild.actor a ON a.id = d.actor_id"
+                " WHERE d.id = ANY(%s)",
+                (list(change.republish), list(change.republish)),
             )
+            # Only the cells these deliveries are part of change: their weeks, indicators
+            # and actor kind (the other cells' contributions, and so their keys, are as they
+            # were).
+            refresh(conn, k, lo=lo, hi=hi, indicators=inds, actor_kinds=kinds)
     return change.status

@@ -20,7 +20,7 @@ from lagesbild_geo.server.patches import engine_of
 COUNT_TABLES = {
     "observations": ("observation_counts", frozenset((
         "iso_week", "week_start", "week_end", "indicator", "indicator_name_sv",
-        "indicator_name_en", "unit", "actor_kind", "value", "suppressed", "has_breakdown",
+        "indicator_name_en", "unit", "actor_kind", "value", "value_status", "has_breakdown",
     ))),
 }  # fmt: skip
 
