@@ -92,7 +92,18 @@ class Settings(BaseSettings):
     k: int = Field(
         default=5,
         ge=2,
-        description="Smallest count that may be published; 1..k-1 are shown as suppressed.",
+        description="The protection threshold: every published figure is consistent with at "
+        "least k-1 true values (docs/disclosure.md); also the cell key method's D = k-2.",
+    )
+    ckm_d: int | None = Field(
+        default=None,
+        ge=1,
+        description="Cell key method: largest perturbation per actor and cell (default k-2).",
+    )
+    ckm_v: float | None = Field(
+        default=None,
+        gt=0,
+        description="Cell key method: variance of the perturbation (default 1).",
     )
 
     # -- deliveries ---------------------------------------------------------------------------

@@ -11,11 +11,11 @@ PROCESS_METADATA = metadata(
         "sv": "Var är en indikator samlad i grupper av områden med höga (heta punkter) eller "
         "låga (kalla punkter) värden under en period? Gi* per område med z-värde, p-värde, "
         "permutations-p och konfidensklass ±3/±2/±1 (99/95/90 %), valfritt FDR-korrigerad. "
-        "Räknas på de publicerade, undertryckta veckovärdena.",
+        "Räknas på de publicerade, skyddade veckovärdena.",
         "en": "Where is an indicator clustered into groups of areas with high (hot spots) or "
         "low (cold spots) values over a period? Gi* per area with z-score, p-value, "
         "permutation p and confidence bin ±3/±2/±1 (99/95/90 %), optionally FDR-corrected. "
-        "Computed on the published, suppressed weekly values.",
+        "Computed on the published, protected weekly values.",
     },
     [*HOT_SPOT_INPUTS, "permutations", "seed", "alpha", "fdr", *PUBLISH_INPUTS],
     {

@@ -41,7 +41,7 @@ def analyse_cmd(ctx, only, hotspot_weeks, trend_weeks) -> None:
     For every indicator: Gi* hot spots (queen neighbours, 999 permutations) over the last
     --hotspot-weeks weeks and Mann-Kendall trends over the last --trend-weeks weeks, saved
     as the indicator's current result. Like the processes, it reads only the published,
-    suppressed cells. Run it after new approvals, e.g. from cron every night.
+    protected cells. Run it after new approvals, e.g. from cron every night.
     """
     from datetime import timedelta
 

@@ -11,7 +11,7 @@ from lagesbild_geo.weeks import iso_week
 
 @click.group("publish")
 def publish_group() -> None:
-    """The public layers (approved data only, small numbers suppressed)."""
+    """The public layers (approved data only, protected by the cell key method)."""
 
 
 @publish_group.command("refresh")
@@ -26,10 +26,13 @@ def publish_refresh(ctx) -> None:
 
     settings = settings_of(ctx)
     with connect(ctx) as conn:
-        version = publish.refresh(conn, settings.k)
+        version = publish.refresh(conn, settings.k, d=settings.ckm_d, v=settings.ckm_v)
         state = publish.read_state(conn)
     week = iso_week(state.reference_week) if state.reference_week else "no approved data yet"
-    click.echo(f"Published version {version} (k = {state.k}, reference week {week}).")
+    click.echo(
+        f"Published version {version} (k = {state.k}, cell key method D = {state.ckm_d},"
+        f" V = {state.ckm_v}, newest week {week})."
+    )
 
 
 @click.command("serve")

@@ -49,7 +49,7 @@ WEEKS = 104
 BLOCK_WEEKS = 4  # police, rescue, security and housing deliver every four weeks
 REVIEWER = "demo-granskare"
 #: Weekly events a planted pattern adds per actor: well above the publication threshold k = 5,
-#: so the patterns stay visible in the suppressed public layers and in analyses run on them.
+#: so the patterns stay visible in the protected public layers and in analyses run on them.
 PLANTED_EXTRA = 7.0
 
 ACTORS = {

@@ -91,8 +91,12 @@ def prepare(settings: Settings) -> dict[str, str]:
     """
     with connect(database_url(settings)) as conn:
         state = publish.read_state(conn)
-        if state.k != settings.k or state.version == 0:
-            publish.refresh(conn, settings.k)
+        wanted_d = settings.ckm_d or max(1, settings.k - 2)
+        wanted_v = settings.ckm_v or 1.0
+        if (state.k, state.ckm_d, state.ckm_v) != (settings.k, wanted_d, wanted_v) or (
+            state.version == 0
+        ):
+            publish.refresh(conn, settings.k, d=wanted_d, v=wanted_v)
         public_url = publish.public_database_url(settings, conn)
         extents = publish.read_extents(conn)
         columns = _queryables(conn)
