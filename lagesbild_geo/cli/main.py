@@ -15,6 +15,7 @@ import click
 from lagesbild_geo.cli.actors import actors_group, indicators_cmd
 from lagesbild_geo.cli.analysis import analyse_cmd
 from lagesbild_geo.cli.areas import areas_group
+from lagesbild_geo.cli.audit import audit_cmd
 from lagesbild_geo.cli.config import config_cmd
 from lagesbild_geo.cli.db import db_group
 from lagesbild_geo.cli.deliveries import (
@@ -59,6 +60,7 @@ for command in (
     publish_group,
     serve_cmd,
     analyse_cmd,
+    audit_cmd,
     config_cmd,
 ):
     main.add_command(command)

@@ -1,0 +1,118 @@
+"""``lagesbild audit``: the attacker's audit of the publication (issue 12, item 3)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from lagesbild_geo.cli.common import connect, handle_errors
+from lagesbild_geo.errors import LagesbildError
+
+#: Exit code when the audit found recovered, narrowed or wrongly modelled figures.
+EXIT_LEAK = 6
+
+
+class AuditFailedError(LagesbildError):
+    """The audit found figures narrowed below the protection interval (or a mismatch)."""
+
+    exit_code = EXIT_LEAK
+
+
+@click.command("audit")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False),
+    help="Also save this publication's audit inputs (public figures AND the truth: a "
+    "restricted file, written 0600) to audit it with the next publication (--against).",
+)
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Audit this publication jointly with the earlier one saved by --save.",
+)
+@click.option(
+    "--actor",
+    "actors",
+    multiple=True,
+    help="Audit as this actor only (repeat); default: the public and every actor.",
+)
+@click.pass_context
+@handle_errors
+def audit_cmd(ctx, as_json, save, against, actors) -> None:
+    """Solve, for every protected figure, the smallest and largest value an attacker can
+    prove from everything public, as the public and as each actor (who knows its own
+    figures exactly); with --against, from two consecutive publications together.
+
+    Exits 0 only when no figure is recovered or narrowed below the protection interval
+    (docs/disclosure.md) and every published figure is derived from the published cells;
+    else 6. Needs the database owner's rights: it reads the exact counts.
+    """
+    from lagesbild_geo.disclosure import audit
+    from lagesbild_geo.publish import audit as reader
+
+    started = time.perf_counter()
+    with connect(ctx) as conn:
+        reading = reader.read_publication(conn)
+    read_s = time.perf_counter() - started
+    pubs = [reading.publication]
+    if against:
+        earlier = reader.load_snapshot(against)
+        pubs.insert(0, earlier.publication)
+    if save:
+        reader.save_snapshot(reading, save)
+    started = time.perf_counter()
+    try:
+        results = audit.audit_all(pubs, list(actors) or None)
+    except ValueError as exc:
+        raise AuditFailedError(f"The publication contradicts the method: {exc}") from None
+    solve_s = time.perf_counter() - started
+    rows = audit.table(results)
+    failures = sum(r.failures() for r in results) + len(reading.mismatches)
+    if as_json:
+        click.echo(json.dumps({
+            "publication_version": reading.version,
+            "against_version": earlier.version if against else None,
+            "k": pubs[-1].k, "d": pubs[-1].d, "rows": rows,
+            "mismatches": reading.mismatches,
+            "derived_situation_figures": reading.derived,
+            "failing": [f | {"attacker": r.attacker} for r in results for f in r.worst()],
+            "seconds": {"read": round(read_s, 2), "audit": round(solve_s, 2)},
+            "passed": failures == 0,
+        }, ensure_ascii=False, indent=2))  # fmt: skip
+    else:
+        _print_table(rows, reading, pubs, against, read_s, solve_s, results)
+    if failures:
+        raise AuditFailedError(
+            f"{failures} figure(s) recovered, narrowed or not derived from the published cells"
+        )
+
+
+def _print_table(rows, reading, pubs, against, read_s, solve_s, results) -> None:
+    what = f"publication {reading.version}"
+    if against:
+        what += " with the earlier one saved in " + str(against)
+    click.echo(f"Attacker's audit of {what} (k = {pubs[-1].k}, D = {pubs[-1].d}):")
+    head = f"| {'figures':20} | {'attacker':24} | {'total':>8} | {'recovered exactly':>17} "
+    head += f"| {'narrowed':>8} | {'protected':>9} | {'error':>5} |"
+    click.echo(head)
+    click.echo("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
+    for r in rows:
+        click.echo(
+            f"| {r['figures']:20} | {r['attacker']:24} | {r['total']:>8,} | "
+            f"{r['recovered']:>17,} | {r['narrowed']:>8,} | {r['protected']:>9,} | "
+            f"{r['error']:>5,} |"
+        )
+    click.echo(
+        f"{reading.derived:,} situation figures derived from the published cells; "
+        f"{sum(r.solved for r in results):,} figures solved by HiGHS, the rest in closed form."
+    )
+    for line in reading.mismatches[:20]:
+        click.secho(f"  not derived: {line}", fg="red")
+    for r in results:
+        for f in r.worst(5):
+            click.secho(f"  {r.attacker}: {f['kind']} {f['key']} {f['status']} "
+                        f"[{f['lo']}, {f['hi']}]", fg="red")  # fmt: skip
+    click.echo(f"Read in {read_s:.1f} s, audited in {solve_s:.1f} s.")
