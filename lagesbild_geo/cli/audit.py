@@ -39,9 +39,17 @@ class AuditFailedError(LagesbildError):
     multiple=True,
     help="Audit as this actor only (repeat); default: the public and every actor.",
 )
+@click.option(
+    "--solver",
+    type=click.Choice(["auto", "highs"]),
+    default="auto",
+    show_default=True,
+    help="auto: HiGHS for linked blocks, the exact closed form for a box with one sum; "
+    "highs: every figure with HiGHS (slower; the same intervals).",
+)
 @click.pass_context
 @handle_errors
-def audit_cmd(ctx, as_json, save, against, actors) -> None:
+def audit_cmd(ctx, as_json, save, against, actors, solver) -> None:
     """Solve, for every protected figure, the smallest and largest value an attacker can
     prove from everything public, as the public and as each actor (who knows its own
     figures exactly); with --against, from two consecutive publications together.
@@ -65,7 +73,7 @@ def audit_cmd(ctx, as_json, save, against, actors) -> None:
         reader.save_snapshot(reading, save)
     started = time.perf_counter()
     try:
-        results = audit.audit_all(pubs, list(actors) or None)
+        results = audit.audit_all(pubs, list(actors) or None, highs_only=solver == "highs")
     except ValueError as exc:
         raise AuditFailedError(f"The publication contradicts the method: {exc}") from None
     solve_s = time.perf_counter() - started

@@ -127,7 +127,9 @@ class _Model:
 class Attack:
     """One attacker on one publication or two consecutive ones (``[N, N + 1]``)."""
 
-    def __init__(self, publications: list[Publication], attacker: str | None) -> None:
+    def __init__(
+        self, publications: list[Publication], attacker: str | None, highs_only: bool = False
+    ) -> None:
         if not 1 <= len(publications) <= 2:
             raise ValueError("the audit models one publication or two consecutive ones")
         for pub in publications:
@@ -136,6 +138,7 @@ class Attack:
                 raise ValueError("the publication contradicts the method: " + "; ".join(problems))
         self.pubs = publications
         self.attacker = attacker
+        self.highs_only = highs_only  # every figure through HiGHS, none in closed form
         self.d = publications[-1].d
         self.solved = 0
         self._contributions()
@@ -217,6 +220,8 @@ class Attack:
                 modes[0][i] = "dup"
         for t, p in enumerate(self.pubs):
             modes[t][np.isin(p.key, list(ilp_keys))] = "ilp"
+            if self.highs_only:
+                modes[t][(modes[t] != "dup") & (modes[t] != "known")] = "ilp"
         return modes
 
     def run(self):

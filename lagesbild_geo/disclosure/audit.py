@@ -94,13 +94,16 @@ class Result:
         ]  # fmt: skip
 
 
-def audit(publications: list[Publication], attacker: str | None = None) -> Result:
+def audit(
+    publications: list[Publication], attacker: str | None = None, *, highs_only: bool = False
+) -> Result:
     """Audit one publication (``[N]``) or two consecutive ones jointly (``[N, N + 1]``).
 
     ``attacker`` is ``None`` for the public, else the actor whose own contributions it
-    knows exactly.
+    knows exactly. ``highs_only`` solves every figure with HiGHS instead of using the closed
+    form where a figure's block has its shape (the same intervals, slower; a check).
     """
-    attack = Attack(publications, attacker)
+    attack = Attack(publications, attacker, highs_only)
     kind, key, pub, truth, lo, hi = attack.run()
     return Result(
         attacker=PUBLIC if attacker is None else f"actor {attacker}",
@@ -117,10 +120,17 @@ def actors(publications: list[Publication]) -> list[str]:
     return sorted(found)
 
 
-def audit_all(publications: list[Publication], attackers: list[str] | None = None) -> list[Result]:
+def audit_all(
+    publications: list[Publication],
+    attackers: list[str] | None = None,
+    *,
+    highs_only: bool = False,
+) -> list[Result]:
     """The public and every actor (default: every actor with a contribution)."""
     names = actors(publications) if attackers is None else attackers
-    return [audit(publications, None)] + [audit(publications, a) for a in names]
+    return [audit(publications, None, highs_only=highs_only)] + [
+        audit(publications, a, highs_only=highs_only) for a in names
+    ]
 
 
 def table(results: list[Result]) -> list[dict]:

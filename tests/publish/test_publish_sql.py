@@ -1,22 +1,27 @@
-"""The publication tables: approved data only, small numbers suppressed, a reader that reads
-nothing else.
+"""The publication tables: approved data only, protected by the cell key method, a reader
+that reads nothing else.
 
-Expected values are computed from the restricted tables, never hard-coded.
+Expected values are computed from the restricted tables (and, for the protection, recomputed
+in Python from the secret and the contributions), never hard-coded.
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 import numpy as np
 import psycopg
 import pytest
 
+from lagesbild_geo.disclosure import keys, ptable
 from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.publish.review import change_status
 from lagesbild_geo.server.statements import COUNT_TABLES
 from lagesbild_geo.store import deliveries as store
-from tests.publish_data import NEVER_PUBLISHED_MIN, SMALL_CELL, load
+from tests.publish_data import NEVER_PUBLISHED_MIN, SMALL_CELL, WEEKS, load
 
 K = 5
+D = K - 2
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 BIN_COLUMNS = [f"by_weekday_{d}" for d in WEEKDAYS] + [f"by_hour_{h:02d}" for h in range(24)]
 
@@ -27,15 +32,43 @@ def loaded(pg_conn):
     return pg_conn, ids
 
 
+def _contributions(conn) -> dict[tuple, list[tuple]]:
+    """(area, week, indicator, kind) -> [(actor, numerator, denominator)] of approved data."""
+    rows = conn.execute(
+        "SELECT o.area_code, o.week_start, o.indicator_id, a.kind, d.actor_id,"
+        " sum(o.numerator), sum(o.denominator) FROM lagesbild.observation o"
+        " JOIN lagesbild.delivery d ON d.id = o.delivery_id AND d.status = 'approved'"
+        " JOIN lagesbild.actor a ON a.id = d.actor_id GROUP BY 1, 2, 3, 4, 5"
+    ).fetchall()
+    cells: dict[tuple, list[tuple]] = defaultdict(list)
+    for area, week, ind, kind, actor, num, den in rows:
+        cells[(area, week, ind, kind)].append((actor, int(num), None if den is None else int(den)))
+    return cells
+
+
 def _exact_cells(conn) -> dict[tuple, tuple[int, int | None]]:
     """(area, week, indicator, kind) -> (numerator, denominator) over approved deliveries."""
+    out = {}
+    for cell, parts in _contributions(conn).items():
+        dens = [p[2] for p in parts]
+        out[cell] = (
+            sum(p[1] for p in parts),
+            None if any(d is None for d in dens) else sum(d for d in dens if d is not None),
+        )
+    return out
+
+
+def _covered(conn) -> set[tuple]:
+    """The cells approved event deliveries cover: every area x week x indicator x kind."""
     rows = conn.execute(
-        "SELECT o.area_code, o.week_start, o.indicator_id, a.kind, sum(o.numerator),"
-        " sum(o.denominator) FROM lagesbild.observation o"
-        " JOIN lagesbild.delivery d ON d.id = o.delivery_id AND d.status = 'approved'"
-        " JOIN lagesbild.actor a ON a.id = d.actor_id GROUP BY 1, 2, 3, 4"
+        "SELECT a.code, w::date, x.indicator_id, act.kind FROM lagesbild.delivery d"
+        " JOIN lagesbild.actor act ON act.id = d.actor_id"
+        " CROSS JOIN LATERAL generate_series(d.first_week, d.last_week, interval '7 days') w"
+        " CROSS JOIN LATERAL (SELECT DISTINCT indicator_id FROM lagesbild.observation o"
+        "                     WHERE o.delivery_id = d.id) x"
+        " CROSS JOIN publish.areas a WHERE d.status = 'approved' AND d.shape = 'events'"
     ).fetchall()
-    return {r[:4]: (int(r[4]), None if r[5] is None else int(r[5])) for r in rows}
+    return {tuple(r) for r in rows}
 
 
 def test_only_approved_deliveries_are_published(loaded):
@@ -57,80 +90,103 @@ def test_only_approved_deliveries_are_published(loaded):
         "SELECT max(greatest(value, numerator)) FROM publish.observations"
     ).fetchone()
     assert biggest < NEVER_PUBLISHED_MIN
-    # the correction's value (7) replaced the first version's (1001)
-    values = {
+    # the correction's value (7) replaced the first version's (1001), within D
+    values = [
         r[0]
         for r in conn.execute(
             "SELECT value FROM publish.observations WHERE indicator = 'brand_offentlig_utomhus'"
         )
-    }
-    assert values == {7.0}
-    exact = _exact_cells(conn)
+    ]
+    assert len(values) == 20 and all(7 - D <= v <= 7 + D for v in values)
+    # one feature per delivered cell, and per cell an event delivery covers
     (n,) = conn.execute("SELECT count(*) FROM publish.observations").fetchone()
-    assert n == len(exact)
+    assert n == len(set(_exact_cells(conn)) | _covered(conn))
 
 
-def test_counts_equal_the_approved_sums_or_are_suppressed(loaded):
-    conn, _ = loaded
-    exact = _exact_cells(conn)
+def _published_cells(conn) -> dict[tuple, tuple]:
     rows = conn.execute(
         "SELECT area_code, week_start, indicator, actor_kind, unit, value, numerator,"
-        " denominator, suppressed FROM publish.observations"
+        " denominator, value_status FROM publish.observations"
     ).fetchall()
-    checked = {"count": 0, "share": 0, "rate_per_1000": 0, "suppressed": 0}
-    population = dict(conn.execute("SELECT code, population FROM publish.areas").fetchall())
-    for area, week, ind, kind, unit, value, num, den, suppressed in rows:
-        n, d = exact[(area, week, ind, kind)]
-        small = 0 < n < K or (unit == "share" and 0 < d - n < K)
-        assert suppressed == small
-        if small:
-            assert (value, num, den) == (None, None, None)
-            checked["suppressed"] += 1
-            continue
-        checked[unit] += 1
-        if unit == "count":
-            assert value == n
-        elif unit == "share":
-            assert (num, den) == (n, d)
-            assert value == pytest.approx(100 * n / d, abs=0.0501)
-        else:
-            assert value == pytest.approx(1000 * n / population[area], abs=0.00501)
-    assert all(v > 100 for v in checked.values()), checked
+    return {r[:4]: r[4:] for r in rows}
 
 
-def test_no_value_below_k_exists_in_any_public_table(loaded):
+def test_every_cell_is_the_sum_of_its_protected_contributions(loaded):
+    """Within n x D of the truth (n contributors), a true zero is zero, unbiased, and the
+    very value the method gives: recomputed here from the secret, the ptable and the content
+    (the SQL digest and keys.digest are one function)."""
     conn, _ = loaded
-    counts = " OR ".join(f"{c} BETWEEN 1 AND {K - 1}" for c in BIN_COLUMNS)
-    (leaks,) = conn.execute(
-        "SELECT count(*) FROM publish.observations WHERE (unit = 'count' AND value > 0 AND"
-        f" value < {K}) OR numerator BETWEEN 1 AND {K - 1} OR {counts}"
-    ).fetchone()
-    assert leaks == 0
-    area, week, ind, kind, _ = SMALL_CELL
-    row = conn.execute(
-        "SELECT * FROM publish.observations WHERE area_code = %s AND week_start = %s"
+    (secret,) = conn.execute("SELECT secret FROM lagesbild.protection_secret").fetchone()
+    table = ptable.build(D, 1.0)
+    population = dict(conn.execute("SELECT code, population FROM publish.areas").fetchall())
+    published = _published_cells(conn)
+    deviations = {"count": [], "share": [], "rate_per_1000": []}
+    reproduced = 0
+    for cell, parts in _contributions(conn).items():
+        unit, value, num, den, status = published[cell]
+        n_true = sum(p[1] for p in parts)
+        got = value if unit == "count" else num
+        if n_true == 0:
+            assert got == 0
+        assert abs(got - n_true) <= len(parts) * D
+        deviations[unit].append(got - n_true)
+        if unit == "share":
+            d_true = sum(p[2] for p in parts)
+            assert abs(den - d_true) <= 2 * len(parts) * D
+            if den == 0:  # both parts protected down to 0: nothing to show a share of
+                assert status == "protected" and value is None
+            else:
+                assert status == "published"
+                assert value == pytest.approx(100 * num / den, abs=0.0501)
+        if unit == "rate_per_1000":
+            assert value == pytest.approx(1000 * num / population[cell[0]], abs=0.00501)
+            assert den == population[cell[0]]
+        if unit == "count" and cell[2] != "skadegorelse":  # no breakdown in the content
+            expected = 0
+            for actor, part, _ in parts:
+                content = "|".join(
+                    [actor, cell[0], cell[1].isoformat(), cell[2], cell[3], str(part), "", "", ""]
+                )
+                u = keys.record_keys(secret, [content.encode()])[0, keys.SLOT_COUNT]
+                expected += int(table.perturb(np.array([part]), np.array([u]))[0])
+            assert value == expected, cell
+            reproduced += 1
+    assert reproduced > 1500
+    for unit, devs in deviations.items():
+        devs = np.array(devs)
+        assert len(devs) > 400, unit
+        assert abs(devs.mean()) < 0.15, unit  # unbiased
+        assert 0.2 < (devs != 0).mean() < 0.9, unit  # most figures moved, not all
+
+
+def test_the_small_cell_is_not_published_as_itself_beyond_the_protection(loaded):
+    """The planted 3 is published as one of 0..6, and whatever is published is consistent
+    with at least k - 1 true values (the protection interval of docs/disclosure.md)."""
+    conn, _ = loaded
+    area, week, ind, kind, true = SMALL_CELL
+    (value,) = conn.execute(
+        "SELECT value FROM publish.observations WHERE area_code = %s AND week_start = %s"
         " AND indicator = %s AND actor_kind = %s",
         (area, week, ind, kind),
     ).fetchone()
-    assert row is not None
-    names = [c.name for c in conn.execute("SELECT * FROM publish.observations LIMIT 0").description]
-    record = dict(zip(names, row, strict=True))
-    assert record["suppressed"] is True and record["value"] is None
-    assert SMALL_CELL[4] not in [v for k, v in record.items() if k not in ("geom",)]
+    assert 0 <= value <= true + D
+    consistent = [x for x in range(0, 20) if (x == 0) == (value == 0) or (x > 0 and value == 0)]
+    consistent = [x for x in consistent if abs(x - value) <= D]
+    assert len(consistent) >= K - 1 and true in consistent
 
 
-def test_breakdowns_never_let_a_small_bin_be_recovered(loaded):
+def test_breakdowns_add_up_keep_zeros_and_stay_within_d(loaded):
     conn, _ = loaded
     rows = conn.execute(
-        f"SELECT area_code, week_start, actor_kind, value, {', '.join(BIN_COLUMNS)}"
-        " FROM publish.observations WHERE has_breakdown AND NOT suppressed"
+        f"SELECT area_code, week_start, actor_kind, value, breakdown_status,"
+        f" {', '.join(BIN_COLUMNS)} FROM publish.observations WHERE has_breakdown"
     ).fetchall()
     assert len(rows) > 1000
     # The truth, binned here from each event's stored hour of the week (0 = Monday 00:00).
     exact = {
         (r[0], r[1], r[2]): (
-            np.bincount(np.array(r[3] or [], int) // 24, minlength=7).tolist(),
-            np.bincount(np.array(r[3] or [], int) % 24, minlength=24).tolist(),
+            np.bincount(np.array(r[3] or [], int) // 24, minlength=7),
+            np.bincount(np.array(r[3] or [], int) % 24, minlength=24),
         )
         for r in conn.execute(
             "SELECT o.area_code, o.week_start, a.kind, array_agg(h) FILTER (WHERE h IS NOT NULL)"
@@ -140,52 +196,89 @@ def test_breakdowns_never_let_a_small_bin_be_recovered(loaded):
             " WHERE d.status = 'approved' AND o.event_hours IS NOT NULL GROUP BY 1, 2, 3"
         )
     }
-    partly_hidden = 0
-    for area, week, kind, total, *bins in rows:
-        weekdays, hours = bins[:7], bins[7:]
-        true_wd, true_hr = exact[(area, week, kind)]
+    moved = 0
+    for area, week, kind, total, status, *bins in rows:
+        assert status == "published"
+        weekdays, hours = np.array(bins[:7]), np.array(bins[7:])
+        true_wd, true_hr = exact.get((area, week, kind), (np.zeros(7, int), np.zeros(24, int)))
         for published, truth in ((weekdays, true_wd), (hours, true_hr)):
-            hidden = [t for p, t in zip(published, truth, strict=True) if p is None]
-            assert all(p == t for p, t in zip(published, truth, strict=True) if p is not None)
-            assert sum(p for p in published if p is not None) + sum(hidden) == total
-            if hidden:
-                partly_hidden += 1
-                assert len(hidden) >= 2 and sum(hidden) >= K
-    assert partly_hidden > 100
+            assert published.sum() == total
+            assert (published[truth == 0] == 0).all()  # no event invented at an empty hour
+            assert (np.abs(published - truth) <= D).all()
+            moved += int((published != truth).any())
+    assert moved > 500
 
 
-def test_situation_layer_sums_and_suppression(loaded):
+def test_situation_is_computed_from_the_published_cells_per_indicator(loaded):
     conn, _ = loaded
-    (ref,) = conn.execute("SELECT reference_week FROM publish.state").fetchone()
-    exact = conn.execute(
-        "SELECT area_code, sum(numerator) FILTER (WHERE week_start > %(ref)s::date - 28),"
-        " sum(numerator) FILTER (WHERE week_start <= %(ref)s::date - 28)"
-        " FROM lagesbild.approved_observation WHERE indicator_id = 'skadegorelse'"
-        " AND week_start > %(ref)s::date - 112 GROUP BY area_code",
-        {"ref": ref},
+    cells = conn.execute(
+        "SELECT area_code, indicator, week_start, coalesce(numerator, value), denominator"
+        " FROM publish.observations"
     ).fetchall()
-    published = {
-        r[0]: r[1:]
-        for r in conn.execute(
-            "SELECT area_code, skadegorelse_last4, skadegorelse_prev12_mean,"
-            " skadegorelse_change_pct, anlagd_brand_last4, suppressed_fields"
-            " FROM publish.situation"
-        )
-    }
-    assert len(published) == 60
-    for area, last4, prev12 in exact:
-        got_last4, got_mean, got_change, _, _ = published[area]
-        assert got_last4 == (None if 0 < last4 < K else last4)
-        assert got_mean == pytest.approx(float(prev12) / 12, abs=0.00501)
-        if 0 < last4 < K:
-            assert got_change is None
-        else:
-            expected = 100 * ((float(last4) / 4) / (float(prev12) / 12) - 1)
-            assert got_change == pytest.approx(expected, abs=0.0501)
-    # a suppressed figure is named in suppressed_fields
-    for _area, (_l4, _m, _c, brand_last4, fields) in published.items():
-        if brand_last4 is None:
-            assert "anlagd_brand_last4" in (fields or "")
+    by = defaultdict(list)
+    newest: dict[str, object] = {}
+    for area, ind, week, num, den in cells:
+        by[(area, ind)].append((week, float(num), den))
+        newest[ind] = max(newest.get(ind, week), week)
+    exact = _exact_cells(conn)
+    names = [c.name for c in conn.execute("SELECT * FROM publish.situation LIMIT 0").description]
+    situation = [dict(zip(names, r, strict=True)) for r in conn.execute(
+        "SELECT * FROM publish.situation").fetchall()]  # fmt: skip
+    assert len(situation) == 60
+    checked = 0
+    for row in situation:
+        for ind in ("skadegorelse", "anlagd_brand", "ran"):
+            ref = newest[ind]
+            assert row[f"{ind}_week"] == ref.strftime("%G-W%V")
+            mine = by[(row["area_code"], ind)]
+            last = [n for w, n, _ in mine if 0 <= (ref - w).days < 28]
+            prev = [n for w, n, _ in mine if 28 <= (ref - w).days < 112]
+            w4 = len({w for w, _, _ in mine if 0 <= (ref - w).days < 28})
+            w12 = len({w for w, _, _ in mine if 28 <= (ref - w).days < 112})
+            assert row[f"{ind}_last4"] == pytest.approx(sum(last))
+            assert row[f"{ind}_prev12_mean"] == pytest.approx(sum(prev) / w12, abs=0.00501)
+            if sum(prev) > 0:
+                change = 100 * ((sum(last) / w4) / (sum(prev) / w12) - 1)
+                assert row[f"{ind}_change_pct"] == pytest.approx(change, abs=0.0501)
+            true4 = sum(
+                v[0] for (a, w, i, _k), v in exact.items()
+                if a == row["area_code"] and i == ind and 0 <= (ref - w).days < 28
+            )  # fmt: skip
+            kinds = 2 if ind == "skadegorelse" else 1
+            assert abs(row[f"{ind}_last4"] - true4) <= 4 * kinds * D
+            checked += 1
+        # never delivered: no data, named so; delivered: not named
+        assert "narkotika_last4" in row["no_data_fields"]
+        assert "skadegorelse_last4" not in row["no_data_fields"]
+        assert row["narkotika_last4"] is None and row["narkotika_week"] is None
+    assert checked == 180
+
+
+def test_an_event_delivery_publishes_real_zeros_for_the_weeks_it_covers(loaded):
+    conn, _ = loaded
+    exact = _exact_cells(conn)
+    zeros = [c for c in _covered(conn) if exact.get(c, (0,))[0] == 0]
+    assert zeros
+    published = _published_cells(conn)
+    for cell in zeros:
+        assert published[cell][1] == 0.0 and published[cell][4] == "published"
+    # a week no delivery covers has no feature at all (no data, not zero)
+    (outside,) = conn.execute(
+        "SELECT count(*) FROM publish.observations WHERE indicator = 'skadegorelse'"
+        " AND week_start NOT BETWEEN %s AND %s",
+        (WEEKS[0], WEEKS[-1]),
+    ).fetchone()
+    assert outside == 0
+
+
+def test_repeated_publication_gives_the_same_figures(loaded):
+    """Stable keys: a refresh with nothing changed, and a correction that leaves a cell as it
+    was, publish exactly the same values (no second noisy copy to average)."""
+    conn, _ = loaded
+    query = "SELECT id, value, numerator, denominator FROM publish.observations ORDER BY id"
+    before = conn.execute(query).fetchall()
+    publish.refresh(conn)
+    assert conn.execute(query).fetchall() == before
 
 
 def test_version_moves_with_reviews_only(loaded):
@@ -206,16 +299,30 @@ def test_version_moves_with_reviews_only(loaded):
         row_count=len(frame),
         observations=frame,
     )
+    untouched = conn.execute(
+        "SELECT id, value FROM publish.observations WHERE indicator <> 'narkotika' ORDER BY id"
+    ).fetchall()
     delivery_id, _ = store.save_delivery(conn, new)
     assert publish.read_state(conn).version == before
     change_status(conn, delivery_id, "approve", by_whom="granskare", k=K)
     state = publish.read_state(conn)
     assert state.version == before + 1
     _assert_counts_follow_the_observations(conn)
-    (n,) = conn.execute(
-        "SELECT count(*) FROM publish.observations WHERE indicator = 'narkotika' AND value = 12"
-    ).fetchone()
-    assert n == 60
+    values = [
+        r[0]
+        for r in conn.execute(
+            "SELECT value FROM publish.observations WHERE indicator = 'narkotika'"
+        )
+    ]
+    assert len(values) == 60 and all(12 - D <= v <= 12 + D for v in values)
+    assert len(set(values)) > 1  # perturbed, not all 12
+    # nothing else moved: the other cells' contributions, and so their keys, are the same
+    assert (
+        conn.execute(
+            "SELECT id, value FROM publish.observations WHERE indicator <> 'narkotika' ORDER BY id"
+        ).fetchall()
+        == untouched
+    )
     change_status(conn, delivery_id, "withdraw", by_whom="polisen", actor_id="polisen")
     assert publish.read_state(conn).version == before + 2
     _assert_counts_follow_the_observations(conn)
@@ -229,7 +336,7 @@ def _assert_counts_follow_the_observations(conn) -> None:
     """publish.observation_counts (numberMatched's shortcut) is the group-by of the features."""
     columns = (
         "iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en, unit,"
-        " actor_kind, value, suppressed, has_breakdown"
+        " actor_kind, value, value_status, has_breakdown"
     )
     (table_columns,) = conn.execute(
         "SELECT array_agg(column_name::text) FROM information_schema.columns"
@@ -251,13 +358,22 @@ def _assert_counts_follow_the_observations(conn) -> None:
 
 def test_a_new_k_rebuilds_everything(loaded):
     conn, _ = loaded
+    exact = _exact_cells(conn)
+    before = _published_cells(conn)
     publish.refresh(conn, 10)
-    assert publish.read_state(conn).k == 10
+    state = publish.read_state(conn)
+    assert (state.k, state.ckm_d, state.ckm_v) == (10, 8, 1.0)
     _assert_counts_follow_the_observations(conn)
-    (leaks,) = conn.execute(
-        "SELECT count(*) FROM publish.observations WHERE unit = 'count' AND value BETWEEN 1 AND 9"
-    ).fetchone()
-    assert leaks == 0
+    (rows,) = conn.execute("SELECT count(*) FROM publish.ptable WHERE row = 8").fetchone()
+    assert rows == 17  # perturbations -8..8
+    deviations = [
+        abs(v[1] - exact[c][0])
+        for c, v in _published_cells(conn).items()
+        if v[0] == "count" and c in exact
+    ]
+    assert max(deviations) <= 2 * 8  # two contributors at most
+    after = _published_cells(conn)
+    assert sum(after[c] != before[c] for c in before) > 0  # drawn from the new table
 
 
 def test_reader_role_reads_publish_and_nothing_restricted(loaded, pg_dsn, tmp_path):
@@ -270,14 +386,17 @@ def test_reader_role_reads_publish_and_nothing_restricted(loaded, pg_dsn, tmp_pa
         p if not p.startswith("password=") else f"password={password}" for p in reader_dsn.split()
     )
     with psycopg.connect(reader_dsn, autocommit=True) as reader:
-        for table in ("areas", "indicators", "observations", "situation", "state"):
+        for table in ("areas", "indicators", "observations", "situation", "state", "ptable"):
             reader.execute(f"SELECT count(*) FROM publish.{table}").fetchone()
         for statement in (
             "SELECT count(*) FROM lagesbild.observation",
             "SELECT count(*) FROM lagesbild.approved_observation",
             "SELECT count(*) FROM lagesbild.delivery",
             "SELECT count(*) FROM lagesbild.double_report",
-            "SELECT publish.refresh(5)",
+            "SELECT * FROM lagesbild.protection_secret",
+            "SELECT * FROM publish._refresh_begin(5, NULL, NULL, NULL, NULL, NULL, NULL)",
+            "SELECT publish._refresh_situation()",
+            "DELETE FROM publish.ptable",
             "DELETE FROM publish.observations",
             "CREATE TABLE publish.x (i int)",
         ):
