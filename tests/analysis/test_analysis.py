@@ -147,11 +147,13 @@ def test_provenance_names_parameters_software_deliveries_and_imputed_cells(demo_
     state = publish.read_state(db)
     assert prov["input"]["publication_version"] == state.version and prov["input"]["k"] == state.k
     assert prov["input"]["imputed_value"] == (state.k - 1) / 2
-    (suppressed,) = db.execute(
+    (withheld,) = db.execute(
         "SELECT count(*) FROM publish.observations WHERE indicator = 'skadegorelse'"
-        " AND suppressed AND week_start BETWEEN '2026-07-20' AND '2026-09-07'"
+        " AND value_status <> 'published' AND week_start BETWEEN '2026-07-20' AND '2026-09-07'"
     ).fetchone()
-    assert prov["input"]["imputed_cells"] == suppressed > 0
+    # counts are protected by perturbation, not withheld: nothing to impute
+    assert prov["input"]["imputed_cells"] == withheld == 0
+    assert "cell key method" in prov["input"]["source"]
     expected = [
         r[0]
         for r in db.execute(

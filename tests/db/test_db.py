@@ -114,14 +114,16 @@ def test_the_functions_of_a_migrated_database_are_those_of_the_function_files(pg
 
 
 def test_the_files_replace_what_the_migrations_made(pg_conn):
-    """The share rule is one function, used by the refresh the function files define."""
+    """The protection replaced suppression: no rule of suppression is left in the database,
+    and the situation is computed from the published cells, not from the restricted ones."""
     functions = _functions(pg_conn)
-    signature = "k integer, lo date, hi date, source regclass, version integer"
-    rows = functions[f"publish._refresh_observations({signature})"][0]
-    situation = functions["publish._refresh_situation(k integer, ref date, source regclass)"][0]
-    for body in (rows, situation):
-        assert "publish.is_small_cell(" in body
-        assert "den - " not in body and "d4 - " not in body
+    names = {signature.split("(")[0] for signature in functions}
+    assert not names & {"publish.is_small", "publish.is_small_cell", "publish.protect_bins",
+                        "publish.refresh"}  # fmt: skip
+    situation = functions["publish._refresh_situation()"][0]
+    assert "publish.observations" in situation and "lagesbild." not in situation.replace(
+        "lagesbild.indicator", ""
+    )
 
 
 def test_an_indicator_must_name_a_kind_the_catalogue_loaded(pg_conn):

@@ -96,11 +96,34 @@ def _observations(conn) -> list[tuple]:
 
 
 def _published(conn) -> dict[tuple, tuple]:
-    rows = conn.execute(
-        "SELECT area_code, week_start, indicator, value, numerator, denominator, suppressed,"
-        " area_version FROM publish.observations"
-    ).fetchall()
-    return {r[:3]: r[3:] for r in rows}
+    """Per published cell: (value, numerator, denominator, status, area version), the figures
+    as the protection step receives them from the crosswalk (the contributions publish.
+    _refresh_begin collects, summed per cell), so that the apportionment is checked exactly;
+    the published values are those within D per contribution (test_publish_sql checks that
+    step)."""
+    status = {
+        r[:3]: r[3:]
+        for r in conn.execute(
+            "SELECT area_code, week_start, indicator, value_status, area_version"
+            " FROM publish.observations"
+        )
+    }
+    with conn.transaction(force_rollback=True):
+        conn.execute(
+            "SELECT * FROM publish._refresh_begin(NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+        )
+        rows = conn.execute(
+            "SELECT area_code, week_start, indicator_id, unit, sum(num), sum(den)"
+            " FROM pg_temp.contribution_in GROUP BY 1, 2, 3, 4"
+        ).fetchall()
+    out = {}
+    for area, week, ind, unit, num, den in rows:
+        if unit == "share":
+            value, numerator, denominator = round(100 * num / den, 1), int(num), int(den)
+        else:
+            value, numerator, denominator = float(num), None, None
+        out[(area, week, ind)] = (value, numerator, denominator, *status[(area, week, ind)])
+    return out
 
 
 @pytest.fixture
@@ -378,17 +401,22 @@ def test_an_unchanged_area_keeps_its_breakdown_through_a_revision(delivered, tmp
     change_status(conn, delivery_id, "approve", by_whom="granskare")
     query = (
         "SELECT area_code, has_breakdown, by_weekday_mon, by_weekday_tue, value"
-        " FROM publish.observations WHERE indicator = 'ran' ORDER BY 1"
+        " FROM publish.observations WHERE indicator = 'ran' AND value > 0 ORDER BY 1"
     )
-    assert conn.execute(query).fetchall() == sorted(
-        [(kept, True, 6, 6, 12.0), (split, True, 6, 6, 12.0)]
-    )
+    before = conn.execute(query).fetchall()
+    assert [r[:2] for r in before] == sorted([(kept, True), (split, True)])
+    for _code, _, mon, tue, value in before:  # protected: within D of 6, 6 and 12, adding up
+        assert abs(mon - 6) <= 3 and abs(tue - 6) <= 3 and mon + tue == value
+        assert abs(value - 12) <= 3
     _import(conn, path)
     rows = conn.execute(query).fetchall()
-    assert (kept, True, 6, 6, 12.0) in rows  # read as it was, breakdown included
-    pieces = [r for r in rows if r[0] in SPLIT_INTO]  # apportioned: no breakdown
-    assert [r[1:4] for r in pieces] == [(False, None, None)] * 2
-    assert sum(r[4] for r in pieces) == 12.0
+    kept_row = next(r for r in before if r[0] == kept)
+    assert kept_row in rows  # read as it was, breakdown included: the same published figures
+    exact = _published(conn)
+    pieces = [exact[(c, WEEKS[0], "ran")] for c in SPLIT_INTO]  # apportioned: no breakdown
+    assert sum(p[0] for p in pieces) == 12.0
+    published = {r[0]: r for r in conn.execute(query.replace(" AND value > 0", "")).fetchall()}
+    assert [published[c][1:4] for c in SPLIT_INTO] == [(False, None, None)] * 2
 
 
 def _codes(conn) -> list[str]:

@@ -1,11 +1,13 @@
-"""The publication built from ``tests/publish_data.py`` is the same, row for row and byte for
-byte, as the one the SQL of migrations 0002-0012 built before the functions moved to
-``lagesbild_geo/db/functions``.
+"""The publication built from ``tests/publish_data.py`` with a fixed protection secret is the
+same, row for row and byte for byte, as the one recorded when the cell key method replaced
+suppression (issue 12).
 
-The suppression rules and the refresh are what the disclosure engine will rewrite; a change
-there that alters a single published value, a suppression flag or a breakdown bin changes a
-digest below. The digests were recorded on commit 8e40868 (before the move). Geometries are
-left out: they are ``ST_Transform`` of the stored areas, which depends on the PROJ version
+A change to the protection or the refresh that alters a single published value, a status or
+a breakdown bin changes a digest below: the published figures of a municipality must not move
+unless a review or a deliberate change of the method moves them (repeated publication is only
+safe with stable figures). The secret is made by migration 0017 from a strong random source;
+here it is set to a known value so that the digests can be recorded. Geometries are left
+out: they are ``ST_Transform`` of the stored areas, which depends on the PROJ version
 of the machine, not on these rules; so is ``area_version`` (migration 0016, the layer version
 the areas are of), checked on its own. If the fixture data change on purpose, record the digests
 again with ``publication_digests`` on the commit before your change.
@@ -21,12 +23,12 @@ from tests.publish_data import load
 RECORDED = {
     "areas": (60, "10874e0ccccede008ce46ed763e38e46184f383472d7a5847a3ca3b752e4a53d"),
     "indicators": (32, "2a44ef4e179a6a0f0a5bf93174c8c64c6814cf333a3199c1878eb11acbbda4ab"),
-    "observations": (5756, "47fb3ea9def5dfece4c2554baf10b3cef5f70392bbfb4823e5ccabd6ad99468b"),
+    "observations": (5756, "cf1dff892604215a4ae3607d6d4ff316af25c51721bdf2cafef6aeb0117b44e4"),
     "observation_counts": (
-        1680,
-        "bb0ba9ed2adf86261dbf7b3571eaee5aadd23c2eb5ce34982d16d2734ce34df2",
+        2453,
+        "a475e26372f85e58c7bf27b67916049e384158f1ed0294b21bd414edba958f8f",
     ),
-    "situation": (60, "419e3d5a3fb8e614e201baac4dd6e69f62b077ed8140b2ce87a29963d03d855b"),
+    "situation": (60, "657aa032c6e2710d8dce3aaed725be55c5f79d2c94e8d54ac37d263202536789"),
 }
 
 
@@ -52,7 +54,13 @@ def publication_digests(conn) -> dict[str, tuple[int, str]]:
     return digests
 
 
+#: The secret the digests were recorded with.
+TEST_SECRET = hashlib.sha512(b"lagesbild publication digest test").digest()
+
+
 def test_the_publication_is_byte_for_byte_what_it_was(pg_conn):
+    with pg_conn.transaction():
+        pg_conn.execute("UPDATE lagesbild.protection_secret SET secret = %s", (TEST_SECRET,))
     load(pg_conn, k=5)
     assert publication_digests(pg_conn) == RECORDED
     # the one column added since (migration 0016): the single layer version, on every row

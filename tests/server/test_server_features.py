@@ -18,6 +18,7 @@ import pytest
 import requests
 from owslib.ogcapi.features import Features
 
+from lagesbild_geo.publish import publication
 from tests.conftest import PG_PASSWORD
 from tests.publish_data import SMALL_CELL
 from tests.servers import serving_test_history
@@ -116,7 +117,9 @@ def test_owslib_reads_every_collection_and_pages_with_next_links(server, db):
     assert all(":2026-W07:" in i for i in seen)
 
 
-def test_cql2_filter_returns_exactly_the_ingested_counts(server, db):
+def test_cql2_filter_returns_exactly_the_published_counts(server, db):
+    """The API shows the protected figures of publish.observations, each within D of the
+    ingested count, and filters and counts them as they are published."""
     api = Features(server["url"])
     result = api.collection_items(
         "observations",
@@ -128,19 +131,22 @@ def test_cql2_filter_returns_exactly_the_ingested_counts(server, db):
         "SELECT week_start::text, numerator FROM lagesbild.approved_observation"
         " WHERE indicator_id = 'skadegorelse' AND actor_kind = 'security' AND area_code = '1102'"
     ).fetchall()
+    stored = dict(
+        db.execute(
+            "SELECT week_start::text, value FROM publish.observations WHERE indicator ="
+            " 'skadegorelse' AND actor_kind = 'security' AND area_code = '1102'"
+        ).fetchall()
+    )
     assert len(rows) == 16 == len(published)
     for week, n in rows:
         props = published[week]
-        if 0 < n < K:
-            assert props["value"] is None and props["suppressed"] is True
-        else:
-            assert props["value"] == n and props["suppressed"] is False
+        assert props["value"] == stored[week] and props["value_status"] == "published"
+        assert abs(props["value"] - n) <= K - 2 and (n > 0 or props["value"] == 0)
     total = api.collection_items(
         "observations", filter="indicator = 'ran' AND value >= 5", limit=1
     )["numberMatched"]
     (expected,) = db.execute(
-        "SELECT count(*) FROM lagesbild.approved_observation WHERE indicator_id = 'ran'"
-        " AND numerator >= 5"
+        "SELECT count(*) FROM publish.observations WHERE indicator = 'ran' AND value >= 5"
     ).fetchone()
     assert total == expected
 
@@ -151,15 +157,15 @@ def test_cql2_filter_returns_exactly_the_ingested_counts(server, db):
         # answered from the table of counts (publish.observation_counts)
         ({"filter": "indicator = 'ran' AND value >= 5"}, "indicator = 'ran' AND value >= 5"),
         (
-            {"filter": "indicator IN ('ran', 'inbrott') OR suppressed = true",
+            {"filter": "indicator IN ('ran', 'inbrott') OR value_status = 'published'",
              "datetime": "2026-02-01/2026-03-15"},
-            "(indicator IN ('ran', 'inbrott') OR suppressed) AND week_end >= '2026-02-01'"
-            " AND week_start <= '2026-03-15'",
+            "(indicator IN ('ran', 'inbrott') OR value_status = 'published')"
+            " AND week_end >= '2026-02-01' AND week_start <= '2026-03-15'",
         ),
-        ({"filter": "value IS NULL AND NOT (actor_kind = 'police')"},
-         "value IS NULL AND NOT actor_kind = 'police'"),
-        ({"actor_kind": "security", "suppressed": "true"},
-         "actor_kind = 'security' AND suppressed"),
+        ({"filter": "value = 0 AND NOT (actor_kind = 'police')"},
+         "value = 0 AND NOT actor_kind = 'police'"),
+        ({"actor_kind": "security", "value_status": "published"},
+         "actor_kind = 'security' AND value_status = 'published'"),
         ({"filter": "indicator_name_en LIKE 'Van%' AND iso_week > '2026-W03'"},
          "indicator_name_en LIKE 'Van%' AND iso_week > '2026-W03'"),
         # counted in publish.observations (an area, a column of the features alone, a bbox)
@@ -200,7 +206,7 @@ def test_datetime_interval_selects_exactly_that_week(server, db):
 def test_sortby_and_property_filter(server):
     page = _get(
         server, "/collections/observations/items", indicator="anlagd_brand",
-        suppressed="false", sortby="-value", limit=5,
+        value_status="published", sortby="-value", limit=5,
     ).json()  # fmt: skip
     values = [f["properties"]["value"] for f in page["features"]]
     assert values == sorted(values, reverse=True) and values[0] >= K
@@ -211,14 +217,14 @@ def test_pages_sorted_by_a_property_with_ties_neither_overlap_nor_skip(server, d
     matching feature exactly once, pages in (value desc, id) order, all properties kept."""
     (expected,) = db.execute(
         "SELECT array_agg(id ORDER BY value DESC, id) FROM publish.observations"
-        " WHERE indicator = 'skadegorelse' AND NOT suppressed"
+        " WHERE indicator = 'skadegorelse' AND value_status = 'published'"
     ).fetchone()
     assert len(expected) > 30 and len(set(expected)) == len(expected)
     seen = []
     for offset in range(0, len(expected), 7):
         page = _get(
             server, "/collections/observations/items", filter="indicator='skadegorelse'",
-            suppressed="false", sortby="-value", limit=7, offset=offset,
+            value_status="published", sortby="-value", limit=7, offset=offset,
         ).json()  # fmt: skip
         seen += [f["id"] for f in page["features"]]
         props = page["features"][0]["properties"]
@@ -273,7 +279,7 @@ def test_etag_and_last_modified_give_304(server):
 def test_etag_changes_when_a_delivery_is_reviewed(server, db):
     path = "/collections/situation/items"
     before = _get(server, path).headers["ETag"]
-    db.execute("SELECT publish.refresh(%s)", (K,))
+    publication.refresh(db, K)
     response = requests.get(server["url"] + path, headers={"If-None-Match": before})
     assert response.status_code == 200 and response.headers["ETag"] != before
 
@@ -340,26 +346,37 @@ def test_map_previews_draw_in_a_browser_without_the_internet(server):
 # -- disclosure ------------------------------------------------------------------------------
 
 
-def test_a_small_value_is_never_visible(server):
+def test_the_small_cell_is_seen_only_as_its_protected_figure(server, db):
+    """Every format, and every filter that probes it, sees the planted 3 only as the figure the
+    protection published: a filter for the true value matches the cell only if that happens
+    to be the published figure, and a count's numerator is never shown."""
     area, week, indicator, kind, value = SMALL_CELL
-    item_id = f"{area}:{week.isocalendar()[0]}-W{week.isocalendar()[1]:02d}:{indicator}:{kind}"
+    iso = f"{week.isocalendar()[0]}-W{week.isocalendar()[1]:02d}"
+    item_id = f"{area}:{iso}:{indicator}:{kind}"
+    (published,) = db.execute(
+        "SELECT value FROM publish.observations WHERE id = %s", (item_id,)
+    ).fetchone()
+    assert abs(published - value) <= K - 2
     bodies = []
     for fmt in ("json", "html", "jsonld"):
         response = _get(server, f"/collections/observations/items/{item_id}", f=fmt)
         assert response.status_code == 200
         bodies.append(response.text)
     feature = json.loads(bodies[0])
-    assert feature["properties"]["suppressed"] is True
-    assert feature["properties"]["value"] is None
-    assert value not in feature["properties"].values()
-    assert not re.search(rf">\s*{value}(\.0)?\s*<", bodies[1])
-    for cql in (
-        f"value = {value}",
-        f"unit = 'count' AND value > 0 AND value < {K}",
-        f"numerator = {value}",
+    assert feature["properties"]["value_status"] == "published"
+    assert feature["properties"]["value"] == published
+    assert feature["properties"]["numerator"] is None
+    if published != value:
+        assert not re.search(rf">\s*{value}(\.0)?\s*<", bodies[1])
+    this = f"area_code = '{area}' AND iso_week = '{iso}' AND indicator = '{indicator}'"
+    for cql, matches in (
+        (f"{this} AND value = {value}", published == value),
+        (f"{this} AND value = {published}", True),
+        (f"{this} AND numerator = {value}", False),
+        (f"{this} AND value > {published}", False),
     ):
         page = _get(server, "/collections/observations/items", filter=cql).json()
-        assert page["numberMatched"] == 0, cql
+        assert page["numberMatched"] == int(matches), cql
 
 
 # -- coordinates -----------------------------------------------------------------------------
