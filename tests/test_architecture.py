@@ -95,8 +95,18 @@ ALLOWED: dict[str, set[str]] = {
     "demo": {*FOUNDATION, "db", "ingest", "store", "publish"},
     # cli: the entry point; one module per command group, each may call any stage. Nothing
     # imports the CLI back.
-    "cli": {*FOUNDATION, "db", "ingest", "store", "publish", "stats", "disclosure", "analysis",
-            "server", "demo"},
+    "cli": {
+        *FOUNDATION,
+        "db",
+        "ingest",
+        "store",
+        "publish",
+        "stats",
+        "disclosure",
+        "analysis",
+        "server",
+        "demo",
+    },
 }
 
 #: The web framework and the WSGI server: only the HTTP layer may import them.
