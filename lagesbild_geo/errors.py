@@ -91,6 +91,14 @@ class DatabaseUnavailableError(LagesbildError):
         super().__init__(message or self.default_message, *args)
 
 
+class AuditFailedError(LagesbildError):
+    """The attacker's audit found a figure recovered or narrowed below the protection
+    interval, or a public figure not derived from the published cells (``lagesbild audit``).
+    Only the command line raises it: no request can start an audit."""
+
+    exit_code = 6
+
+
 @dataclass(frozen=True)
 class ErrorResponse:
     """An error as HTTP sends it: status, OGC exception body and headers."""

@@ -8,16 +8,7 @@ import time
 import click
 
 from lagesbild_geo.cli.common import connect, handle_errors
-from lagesbild_geo.errors import LagesbildError
-
-#: Exit code when the audit found recovered, narrowed or wrongly modelled figures.
-EXIT_LEAK = 6
-
-
-class AuditFailedError(LagesbildError):
-    """The audit found figures narrowed below the protection interval (or a mismatch)."""
-
-    exit_code = EXIT_LEAK
+from lagesbild_geo.errors import AuditFailedError
 
 
 @click.command("audit")

@@ -24,6 +24,7 @@ import processes.common
 from lagesbild_geo import errors
 from lagesbild_geo.db.cluster import ClusterError
 from lagesbild_geo.errors import (
+    AuditFailedError,
     ConflictError,
     DatabaseUnavailableError,
     DeliveryRefusedError,
@@ -60,6 +61,7 @@ TABLE = [
     (AreaCodeError, 400, "InvalidParameterValue", 2),
     (AreaGeometryError, 400, "InvalidParameterValue", 2),
     (AlreadyDeliveredError, 409, "Conflict", 4),
+    (AuditFailedError, 500, "NoApplicableCode", 6),
 ]
 
 
