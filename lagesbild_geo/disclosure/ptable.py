@@ -12,7 +12,10 @@ The rules every row follows (docs/disclosure.md):
   0 but never negative. So a published 0 is consistent with 0..D, a published ``p >= 1`` with
   every value of ``max(1, p - D) .. p + D``: at least ``D + 1`` values, which for the default
   ``D = k - 2`` is ``k - 1`` values, as wide as primary suppression's ``1..k-1``.
-* Unbiased: every row has mean 0, so sums of many perturbed figures stay centred on the truth.
+* Unbiased: every row has mean 0 (up to the floor below, under 0.01 for D <= 13), so sums of
+  many perturbed figures stay centred on the truth.
+* Every perturbation a row allows has a probability of at least ``FLOOR_STEPS`` key steps: no
+  value within ±D is impossible, so the interval the rules promise is the attacker's interval.
 * Variance ``V`` where the row allows it; the row's distribution is the maximum-entropy one
   with mean 0 and variance ``V`` on its support (p(v) proportional to exp(a v + b v^2)).
 
@@ -29,12 +32,23 @@ from scipy.optimize import brentq, root
 
 #: Keys are 16-bit: u = key / 65536.
 KEY_STEPS = 65_536
+#: Every perturbation a row allows gets at least this probability (in key steps), so that no
+#: transition within ±D is impossible: an impossible one would let an attacker rule out true
+#: values the table's rules promise (a maximum-entropy row with large D has tails far below
+#: one key step).
+FLOOR_STEPS = 4
 
 
 def default_d(k: int) -> int:
     """The maximum deviation for threshold ``k``: ``k - 2`` (at least 1), so that every
     published figure is consistent with at least ``k - 1`` true values."""
     return max(1, k - 2)
+
+
+def default_v(d: int) -> float:
+    """The variance for maximum deviation ``d``: 1, or ``d²/2`` when that is smaller (with
+    D = 1 a variance of 1 would leave no chance to stay: a published 1 would mean 2)."""
+    return min(1.0, d * d / 2)
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,10 @@ def build(d: int, v: float) -> PTable:
     if not 0 < v <= d * d:
         raise ValueError(f"the variance V must be in (0, D²] = (0, {d * d}]")
     probs = np.zeros((d + 1, 2 * d + 1))
+    floor = FLOOR_STEPS / KEY_STEPS
     for i in range(d + 1):
         row = _row(i, d, v)
+        if i > 0:  # every allowed perturbation possible; a true zero stays zero
+            row = row * (1 - floor * len(row)) + floor
         probs[i, 2 * d + 1 - len(row) :] = row
     return PTable(d=d, v=v, probabilities=probs)

@@ -92,7 +92,7 @@ def prepare(settings: Settings) -> dict[str, str]:
     with connect(database_url(settings)) as conn:
         state = publish.read_state(conn)
         wanted_d = settings.ckm_d or max(1, settings.k - 2)
-        wanted_v = settings.ckm_v or 1.0
+        wanted_v = settings.ckm_v or min(1.0, wanted_d * wanted_d / 2)
         if (state.k, state.ckm_d, state.ckm_v) != (settings.k, wanted_d, wanted_v) or (
             state.version == 0
         ):

@@ -23,12 +23,12 @@ from tests.publish_data import load
 RECORDED = {
     "areas": (60, "10874e0ccccede008ce46ed763e38e46184f383472d7a5847a3ca3b752e4a53d"),
     "indicators": (32, "2a44ef4e179a6a0f0a5bf93174c8c64c6814cf333a3199c1878eb11acbbda4ab"),
-    "observations": (5756, "cf1dff892604215a4ae3607d6d4ff316af25c51721bdf2cafef6aeb0117b44e4"),
+    "observations": (5756, "c6c2a301a98a97c8890b2d8c8f9da5ea71f908bdfc693d407a8ec3ef9fd6be50"),
     "observation_counts": (
         2453,
-        "a475e26372f85e58c7bf27b67916049e384158f1ed0294b21bd414edba958f8f",
+        "b333459f053020a276988e800fac7941a968e7ad4e3e9607ad7d36090dce9849",
     ),
-    "situation": (60, "657aa032c6e2710d8dce3aaed725be55c5f79d2c94e8d54ac37d263202536789"),
+    "situation": (60, "4e427d655ca34d1bac2d1450def3b75130ec25110b083e3a33ef3725f936fd77"),
 }
 
 

@@ -95,7 +95,8 @@ END
 $$;
 
 -- Begin a refresh: lock the state, settle the parameters (k NULL keeps the last; D and V NULL
--- keep the last unless k changed, then D = k - 2 and V = 1), rebuild the areas, and collect in
+-- keep the last unless k changed, then D = k - 2 and V = min(1, D²/2): disclosure/ptable.py),
+-- rebuild the areas, and collect in
 -- pg_temp.contribution_in the contributions of weeks [lo, hi] (all weeks when a parameter
 -- changed, on the first refresh, or when lo/hi are NULL) with their digests. Returns the
 -- settled parameters and the weeks to rebuild (NULL: all).
@@ -116,7 +117,8 @@ BEGIN
         RAISE EXCEPTION 'k must be at least 2 (got %)', use_k;
     END IF;
     use_d := coalesce(d, CASE WHEN use_k = st.k THEN st.ckm_d END, greatest(1, use_k - 2));
-    use_v := coalesce(v, CASE WHEN use_k = st.k THEN st.ckm_v END, 1.0);
+    use_v := coalesce(v, CASE WHEN use_k = st.k THEN st.ckm_v END,
+                      least(1.0, use_d * use_d / 2.0));
     IF use_d < 1 OR use_v <= 0 THEN
         RAISE EXCEPTION 'D must be at least 1 and V above 0 (got %, %)', use_d, use_v;
     END IF;
