@@ -32,7 +32,7 @@ MAX_D = 15
 #: Most cells per method (asynchronous), and per synchronous request; measured in
 #: tests/disclosure/test_table.py (suppression: the audit solves two integer programs per
 #: suppressed figure).
-MAX_CELLS = {"cell_key": 100_000, "suppression": 2_000}
+MAX_CELLS = {"cell_key": 100_000, "suppression": 1_000}
 SYNC_CELLS = {"cell_key": 10_000, "suppression": 100}
 MAX_DIMENSIONS = 6
 MAX_MARGINS = 2**MAX_DIMENSIONS - 1
@@ -40,6 +40,10 @@ MAX_NAME = 64
 MAX_LABEL = 200
 #: Largest count, and largest sum of the table (a margin) -- exact in float64 for HiGHS.
 MAX_COUNT = 10**9
+#: Seconds the secondary suppression may take: a table whose structure makes it slower (many
+#: dimensions, every margin) is refused with advice. (A synchronous run has at most
+#: SYNC_CELLS cells, seconds at most in the tests.)
+SUPPRESSION_SECONDS = 900.0
 #: Secrets in bytes: generated, and the accepted lengths.
 SECRET_BYTES = 32
 SECRET_RANGE = (16, 64)
@@ -187,8 +191,14 @@ def _records(table) -> tuple[list[str], list[tuple[int, list]], bool]:
             dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(lines[0], ",;\t")
         except csv.Error:
             dialect = csv.excel
-        reader = csv.reader(io.StringIO(text), dialect)
-        rows = [(n, r) for n, r in enumerate(reader, 1) if any(c.strip() for c in r)]
+        try:
+            reader = csv.reader(io.StringIO(text), dialect)
+            rows = [(n, r) for n, r in enumerate(reader, 1) if any(c.strip() for c in r)]
+        except csv.Error:
+            raise TableError(
+                "Input table: the CSV text cannot be read (an unclosed quote, or a field "
+                "longer than 131,072 characters); check the quotes"
+            ) from None
         header = _column_names([c.strip() for c in rows[0][1]], "the CSV header")
         return header, rows[1:], True
     if not isinstance(table, list) or not table:
@@ -223,6 +233,8 @@ def read_table(table, count_column: str, max_cells: int):
             f"The table has {len(dims)} dimensions besides the count column; give 1.."
             f"{MAX_DIMENSIONS} (each column other than count_column is a dimension)"
         )
+    if not rows:
+        raise TableError("The table has no rows below its header; give at least one cell")
     if len(rows) > max_cells:
         raise TableTooLargeError(
             f"The table has {len(rows):,} cells; at most {max_cells:,} are protected "

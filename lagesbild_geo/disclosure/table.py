@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import math
 import secrets as random_secrets
+import time
 
 import numpy as np
 from scipy.sparse import csgraph, csr_array, hstack
@@ -50,7 +51,12 @@ from lagesbild_geo.disclosure.keys import SLOT_COUNT, record_keys
 from lagesbild_geo.disclosure.lp import System, box_sum_intervals, intervals
 from lagesbild_geo.disclosure.protect import protect_counts
 from lagesbild_geo.disclosure.ptable import PTable, build
-from lagesbild_geo.disclosure.request import SECRET_BYTES, Request, possible_perturbations
+from lagesbild_geo.disclosure.request import (
+    SECRET_BYTES,
+    Request,
+    TableTooLargeError,
+    possible_perturbations,
+)
 
 
 def cell_key_intervals(table: PTable, published: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -240,10 +246,11 @@ def _next_figure(f: int, incidence: csr_array, truth: np.ndarray, open_: np.ndar
     return int(rest[np.lexsort((rest, truth[rest]))[0]])
 
 
-def suppression(request: Request, incidence: csr_array):
+def suppression(request: Request, incidence: csr_array, seconds: float | None = None):
     """Primary and secondary suppression; (published values, statuses, lo, hi) per figure
-    (cells, then margin figures)."""
+    (cells, then margin figures). More than ``seconds`` is a :class:`TableTooLargeError`."""
     k = request.k
+    deadline = None if seconds is None else time.monotonic() + seconds
     truth = np.concatenate([request.counts, incidence @ request.counts])
     suppressed = (truth >= 1) & (truth <= k - 1)
     status = np.where(suppressed, PRIMARY, PUBLISHED).astype(object)
@@ -267,6 +274,11 @@ def suppression(request: Request, incidence: csr_array):
                 verified[f] = (a, b, rounds)
         if violated is None:
             break
+        if deadline is not None and time.monotonic() > deadline:
+            raise TableTooLargeError(
+                f"Secondary suppression of this table takes more than {seconds:.0f} s: use "
+                "method cell_key, fewer margins or dimensions, or split the table"
+            )
         f = _next_figure(violated, incidence, truth, ~suppressed & (truth > 0))
         suppressed[f], status[f] = True, SECONDARY
         order.append(f)
@@ -311,7 +323,7 @@ def cell_key(request: Request, incidence: csr_array, secret: bytes):
     return values, np.full(len(values), PERTURBED, dtype=object), lo, hi
 
 
-def protect(request: Request) -> dict:
+def protect(request: Request, seconds: float | None = None) -> dict:
     """Protect the table by its method and audit it; the process's JSON result.
 
     ``cells`` and each margin's ``cells`` hold per figure its labels (``dims``), the value to
@@ -319,7 +331,8 @@ def protect(request: Request) -> dict:
     (``hi`` null: no upper bound). ``summary`` counts what was published and what the audit
     found (``recovered`` and ``narrowed`` are 0, else this raises); the deviations of the
     released from the true figures for ``cell_key``; ``secret`` (``cell_key``) is the hex
-    secret to pass again for a corrected table.
+    secret to pass again for a corrected table. ``seconds`` bounds the secondary
+    suppression (the process: :data:`~.request.SUPPRESSION_SECONDS`).
     """
     incidence, described = _groups(request)
     n = request.cells
@@ -328,7 +341,7 @@ def protect(request: Request) -> dict:
     if request.method == "cell_key":
         values, status, lo, hi = cell_key(request, incidence, secret)
     else:
-        values, status, lo, hi = suppression(request, incidence)
+        values, status, lo, hi = suppression(request, incidence, seconds)
     if ((truth < lo) | (truth > hi)).any():
         raise RuntimeError("the audit's model is wrong: an interval misses its true value")
     figures = (truth >= 1) & (status != PUBLISHED)  # the protected figures

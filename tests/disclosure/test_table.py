@@ -318,6 +318,8 @@ BAD = [
     ({"table": ""}, "the CSV text is empty"),
     ({"table": [1, 2]}, "row 1: every row must be a JSON object"),
     ({"tabel": []}, "Unknown input(s) tabel"),
+    ({"table": "row;col;count\n\n"}, "no rows below its header"),
+    ({"table": "row,col,count\nr1," + "x" * 200_000 + ",1\n"}, "the CSV text cannot be read"),
 ]
 
 
@@ -332,7 +334,8 @@ def test_a_malformed_request_says_what_to_change_without_repeating_a_value(chang
 
 def test_too_many_cells_dimensions_or_a_large_total_are_refused_with_the_limit():
     rows = generated((51, 50), 1.0, 1)
-    with pytest.raises(checks.TableTooLargeError, match="at most 2,000 are protected"):
+    limit = checks.MAX_CELLS["suppression"]
+    with pytest.raises(checks.TableTooLargeError, match=f"at most {limit:,} are protected"):
         checks.parse_request({"table": rows, "margins": [], "method": "suppression"})
     wide = [{f"d{j}": "a" for j in range(checks.MAX_DIMENSIONS + 1)} | {"count": 1}]
     with pytest.raises(checks.TableTooLargeError, match="7 dimensions"):
@@ -340,6 +343,14 @@ def test_too_many_cells_dimensions_or_a_large_total_are_refused_with_the_limit()
     big = [{"a": "x", "count": checks.MAX_COUNT}, {"a": "y", "count": 1}]
     with pytest.raises(checks.TableError, match="total is above"):
         checks.parse_request({"table": big, "margins": []})
+
+
+def test_suppression_that_takes_too_long_is_refused_with_advice():
+    request = checks.parse_request(
+        {"table": grid_rows(CLASSIC), "margins": MARGINS_2D, "method": "suppression"}
+    )
+    with pytest.raises(checks.TableTooLargeError, match="use method cell_key"):
+        table.protect(request, seconds=0)
 
 
 def test_every_input_has_texts_and_a_schema():
