@@ -38,7 +38,7 @@ import secrets
 import psycopg
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 from pygeoapi.process.manager.postgresql import PostgreSQLManager
-from pygeoapi.util import JobStatus
+from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
 from lagesbild_geo.analysis import params
 from lagesbild_geo.analysis import run as analysis
@@ -288,13 +288,20 @@ class JobManager(PostgreSQLManager):
         )
         super().__init__(manager_def)
 
-    def execute_process(self, *args, **kwargs):
+    def execute_process(self, process_id, data_dict, *args, **kwargs):
         """pygeoapi's execution (which records a failed run as a failed job), then the
         processor's error raised again when a synchronous run failed: pygeoapi's API answers a
         ``ProcessorExecuteError`` from here with its ``http_status_code`` and
         ``ogc_exception_code``, where its own answer to a failed run is always a 400. An
-        asynchronous run has been accepted by then and stays a failed job."""
-        result = super().execute_process(*args, **kwargs)
+        asynchronous run has been accepted by then and stays a failed job, unless the
+        processor has ``check_inputs(data, asynchronous)``: it is asked before any job is
+        accepted, so that its refusal (``k-anonymity``: a malformed table, or one too large
+        for a synchronous run) is the 4xx of the request in both modes."""
+        check = getattr(self.get_processor(process_id), "check_inputs", None)
+        if check is not None:
+            mode = kwargs.get("execution_mode", args[0] if args else None)
+            check(data_dict, self.is_async and mode == RequestedProcessExecutionMode.respond_async)
+        result = super().execute_process(process_id, data_dict, *args, **kwargs)
         error = getattr(self.processor, "error", None)
         if result[3] == JobStatus.failed and isinstance(error, ProcessorExecuteError):
             raise error

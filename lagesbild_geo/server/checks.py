@@ -32,6 +32,14 @@ MAX_OFFSET = 2**31 - 1
 #: Largest body of a POST (a CQL2-JSON query on ``/items``, a process execution): 64 KiB holds
 #: an ``in`` list of 5,000 nine-character DeSO codes; tests/server/test_http_limits.py sends 2,000.
 MAX_BODY_BYTES = 64 * 1024
+#: Largest body of a ``k-anonymity`` execution, which carries the table to protect: its
+#: largest table (100,000 cells, lagesbild_geo/disclosure/request.py) of three short labels
+#: is about 7 MiB as JSON rows, 3.5 MiB as CSV text.
+MAX_TABLE_BODY_BYTES = 8 * 1024 * 1024
+#: Executions whose body may be larger than MAX_BODY_BYTES, by process id.
+EXECUTION_BODY_BYTES = {"k-anonymity": MAX_TABLE_BODY_BYTES}
+#: Inputs whose texts may hold line breaks and tabs (the CSV text of ``k-anonymity``'s table).
+MULTILINE_INPUTS = ("table",)
 #: Deepest nesting of a JSON body (Python's parser fails with RecursionError near 1,000).
 MAX_JSON_DEPTH = 64
 #: ``f`` values the collections answer (pygeoapi-config.yml; pygeoapi checks them itself).
@@ -221,39 +229,44 @@ def _check_names(parameter: str, text: str, properties: list[str]) -> None:
 # -- bodies ------------------------------------------------------------------------------------
 
 
-def body_length(environ) -> int | None:
+def body_length(environ, limit: int = MAX_BODY_BYTES) -> int | None:
     """The declared length of the request body; None when it is sent in chunks. 400 when
-    Content-Length is not a number; 413 when it is above :data:`MAX_BODY_BYTES`."""
+    Content-Length is not a number; 413 when it is above ``limit``."""
     declared = environ.get("CONTENT_LENGTH")
     if not declared:
         return None if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() else 0
     if not _DIGITS.fullmatch(declared.strip()):
         raise InputError("Content-Length is not a number.")
     length = int(declared)
-    if length > MAX_BODY_BYTES:
-        raise _too_large()
+    if length > limit:
+        raise _too_large(limit)
     return length
 
 
-def read_body(environ) -> bytes:
-    """The body, read once (at most :data:`MAX_BODY_BYTES` + 1) and put back for pygeoapi."""
+def read_body(environ, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, read once (at most ``limit`` + 1 bytes) and put back for pygeoapi."""
     import io
 
-    length = body_length(environ)
+    length = body_length(environ, limit)
     stream = environ["wsgi.input"]
-    body = stream.read(MAX_BODY_BYTES + 1 if length is None else length) if length != 0 else b""
-    if len(body) > MAX_BODY_BYTES:
-        raise _too_large()
+    body = stream.read(limit + 1 if length is None else length) if length != 0 else b""
+    if len(body) > limit:
+        raise _too_large(limit)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     environ.pop("HTTP_TRANSFER_ENCODING", None)
     return body
 
 
-def _too_large() -> PayloadTooLargeError:
+def _too_large(limit: int) -> PayloadTooLargeError:
+    advice = (
+        "split the query (e.g. fewer area codes per in-list)"
+        if limit == MAX_BODY_BYTES
+        else "split the table (e.g. by one dimension), or send it as CSV text"
+    )
     return PayloadTooLargeError(
-        f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB, the largest this "
-        "server accepts; split the query (e.g. fewer area codes per in-list)."
+        f"The request body is larger than {limit // 1024:,} KiB, the largest this server "
+        f"accepts here; {advice}."
     )
 
 
@@ -340,9 +353,11 @@ def check_execute_body(body: bytes) -> None:
 
 def _control_character_at(value, where: str) -> str | None:
     """The path (``indicators.0``) of the first text with a control character; ``where`` is
-    the path so far (empty at the top, where a key with one is named ``inputs``)."""
+    the path so far (empty at the top, where a key with one is named ``inputs``). Line breaks
+    and tabs are allowed in :data:`MULTILINE_INPUTS`."""
     if isinstance(value, str):
-        return where if _CONTROL.search(value) else None
+        multiline = where.split(".", 1)[0] in MULTILINE_INPUTS
+        return where if (_CONTROL_IN_TEXT if multiline else _CONTROL).search(value) else None
     if isinstance(value, dict):
         items = list(value.items())
     elif isinstance(value, list):

@@ -67,7 +67,7 @@ ITEMS_PARAMETERS = frozenset(
 GEOMETRY_COLUMN = "geom"
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items/?$")
 #: Running a process reads the publication and records the job (pygeoapi's job manager).
-EXECUTION_PATH = re.compile(r"^/processes/[^/]+/execution/?$")
+EXECUTION_PATH = re.compile(r"^/processes/(?P<process>[^/]+)/execution/?$")
 #: Paths whose responses do not follow the publication's version.
 UNCACHED_PREFIXES = ("/processes", "/jobs", "/admin")
 CACHE_CONTROL = "public, no-cache"  # always revalidate: cheap with ETag, never stale
@@ -219,8 +219,9 @@ class PublishMiddleware:
             checks.check_items_query(pairs, columns, GEOMETRY_COLUMN)
         if method == "POST" and items:
             _check_items_post(environ)
-        elif method == "POST" and EXECUTION_PATH.match(path):
-            checks.check_execute_body(checks.read_body(environ))
+        elif method == "POST" and (execution := EXECUTION_PATH.match(path)):
+            limit = checks.EXECUTION_BODY_BYTES.get(execution["process"], checks.MAX_BODY_BYTES)
+            checks.check_execute_body(checks.read_body(environ, limit))
 
     @staticmethod
     def _etag(state: publish.State, environ) -> str:
