@@ -11,14 +11,16 @@ is :func:`lagesbild_geo.analysis.run.run`. Here:
   the public tables, and turns every project error into a ``ProcessorExecuteError`` with the
   status and code of the error table (:mod:`lagesbild_geo.errors`: a wrong input is a 400, an
   unreachable database a 503, ...) and a message that says what to change;
-* :class:`JobManager` -- pygeoapi's PostgreSQL job manager, changed in two places. How
+* :class:`JobManager` -- pygeoapi's PostgreSQL job manager, changed in three places. How
   processes are named: pygeoapi keys processes and collections in one ``resources`` mapping,
   so a process ``hotspots`` and a collection ``hotspots`` (the saved result layer) cannot
   both be keys; the processes are therefore configured as ``process-hotspots`` etc. and this
   manager serves them as ``/processes/hotspots``. And the status of a synchronous run that
   failed: pygeoapi 0.24's handler answers every exception from ``execute`` with a 400 (a
   failed job), whatever the exception says; here the job is recorded as failed all the same,
-  and the response has the error's own status. (An asynchronous run stays a failed job.)
+  and the response has the error's own status. (An asynchronous run stays a failed job.) And a
+  processor with ``check_inputs`` (``k-anonymity``) is asked before any job is accepted, so
+  that its refusal is the request's 4xx in both modes.
   Jobs are kept in ``jobs.jobs`` (``sql/0003_analysis.sql``), written with the reader role.
 
 **Saving a run** (``publish: true``) replaces a layer that the city web map shows. The
