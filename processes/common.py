@@ -304,6 +304,10 @@ class JobManager(PostgreSQLManager):
             mode = kwargs.get("execution_mode", args[0] if args else None)
             check(data_dict, self.is_async and mode == RequestedProcessExecutionMode.respond_async)
         result = super().execute_process(process_id, data_dict, *args, **kwargs)
+        if not getattr(self.processor, "keep_results", True) and result[3] != JobStatus.accepted:
+            # a synchronous run's result is in its response: nothing of it stays on the
+            # server, where /jobs would show it to anyone (k-anonymity's secret, its statuses)
+            self.delete_job(result[0])
         error = getattr(self.processor, "error", None)
         if result[3] == JobStatus.failed and isinstance(error, ProcessorExecuteError):
             raise error

@@ -98,6 +98,8 @@ class KAnonymityProcessor(BaseProcessor):
 
     def __init__(self, processor_def: dict):
         super().__init__(processor_def, PROCESS_METADATA)
+        #: A synchronous run's job is deleted with its result (processes.common.JobManager).
+        self.keep_results = False
         #: The error the last ``execute`` raised, for :class:`processes.common.JobManager`.
         self.error: ProcessorExecuteError | None = None
 
@@ -108,6 +110,8 @@ class KAnonymityProcessor(BaseProcessor):
         limit = SYNC_CELLS[request.method]
         if not asynchronous and request.cells > limit:
             self._checked(lambda: self._too_large_for_sync(request.cells, request.method))
+        if asynchronous and request.method == "cell_key" and request.secret is None:
+            self._checked(lambda: self._secret_for_async())
 
     def execute(self, data: dict, outputs=None):
         return "application/json", self._checked(
@@ -127,6 +131,14 @@ class KAnonymityProcessor(BaseProcessor):
             raise self.error from exc
 
     @staticmethod
+    def _secret_for_async():
+        raise InputError(
+            "An asynchronous cell_key run needs your own secret (input secret: 32 random bytes "
+            "as hex, kept with the request's papers): a job's result stays on the server until "
+            "it is fetched, and a secret in it would let anyone who reads it undo the noise"
+        )
+
+    @staticmethod
     def _too_large_for_sync(cells: int, method: str):
         raise PayloadTooLargeError(
             f"The table has {cells:,} cells; method {method} protects at most "
@@ -134,6 +146,3 @@ class KAnonymityProcessor(BaseProcessor):
             "header 'Prefer: respond-async' and poll the job at its Location (up to "
             f"{MAX_CELLS[method]:,} cells)"
         )
-
-    def __repr__(self):
-        return f"<KAnonymityProcessor> {self.name}"

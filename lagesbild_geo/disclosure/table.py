@@ -39,7 +39,7 @@ a figure only takes a constraint from the public, so an interval found protected
 and is not solved again; the loop ends because suppressing everything leaves nothing bounded
 above. Not modelled: an attacker who replays the heuristic (a secondary was the smallest
 candidate). Cost (2 cores, loaded): 100 cells in 2 dimensions 1-3 s, 4,800 cells 35 s; 200 cells
-in 3 dimensions with every margin 17 s, 2,000 such cells more than 14 minutes, hence the limits.
+in 3 dimensions with every margin 17 s, 1,000 such cells 11 minutes, hence the limits.
 """
 
 from __future__ import annotations
@@ -335,9 +335,9 @@ def protect(request: Request, seconds: float | None = None) -> dict:
     release (``null``: suppressed), its status and the public's interval ``[lo, hi]``
     (``hi`` null: no upper bound). ``summary`` counts what was published and what the audit
     found (``recovered`` and ``narrowed`` are 0, else this raises); the deviations of the
-    released from the true figures for ``cell_key``; ``secret`` (``cell_key``) is the hex
-    secret to pass again for a corrected table. ``seconds`` bounds the secondary
-    suppression (the process: :data:`~.request.SUPPRESSION_SECONDS`).
+    released from the true figures for ``cell_key``; ``secret`` (``cell_key``, when none was
+    given) is the generated hex secret to pass again for a corrected table. ``seconds``
+    bounds the secondary suppression (the process: :data:`~.request.SUPPRESSION_SECONDS`).
     """
     incidence, described = _groups(request)
     n = request.cells
@@ -394,5 +394,7 @@ def protect(request: Request, seconds: float | None = None) -> dict:
             "margin_mean_abs_deviation": round(float(dev[n:].mean()), 4) if len(dev) > n else None,
             "margin_max_abs_deviation": int(dev[n:].max()) if len(dev) > n else None,
         }
-        result |= {"ckm_d": request.d, "ckm_v": request.v, "secret": secret.hex()}
+        result |= {"ckm_d": request.d, "ckm_v": request.v}
+        if request.secret is None:  # a caller's own secret is never echoed
+            result["secret"] = secret.hex()
     return result

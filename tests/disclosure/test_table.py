@@ -221,6 +221,7 @@ def test_cell_key_same_secret_same_noise_and_a_changed_cell_gets_fresh_noise_onl
     assert len(bytes.fromhex(secret)) == checks.SECRET_BYTES
     again = run(rows, [["d0"], []], secret=secret)
     assert again["cells"] == first["cells"] and again["margins"] == first["margins"]
+    assert "secret" not in again  # the caller's own secret is not echoed
     other = run(rows, [["d0"], []])
     assert other["secret"] != secret and other["cells"] != first["cells"]
     # a corrected table: one count changed, same secret; the others keep their values

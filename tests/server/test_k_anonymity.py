@@ -88,6 +88,22 @@ def test_sync_json_rows_by_suppression_protect_the_classic_table(server):
     print(f"sync suppression, 9 cells: {elapsed * 1000:.0f} ms")
 
 
+def _jobs(server) -> list[dict]:
+    jobs = requests.get(server["url"] + "/jobs", params={"f": "json", "limit": 1000}, timeout=30)
+    return [j for j in jobs.json()["jobs"] if j.get("processID") == "k-anonymity"]
+
+
+def test_a_sync_run_leaves_no_job_or_result_on_the_server(server):
+    inputs = {"table": grid_rows(CLASSIC), "margins": MARGINS_2D, "method": "suppression"}
+    _job_result(_execute(server, inputs, Prefer="respond-async"))  # a job is listed
+    before = _jobs(server)
+    assert before
+    response = _execute(server, {"table": grid_rows(CLASSIC), "margins": MARGINS_2D})
+    assert response.status_code == 200 and "secret" in response.json()
+    assert _execute(server, {"table": [], "margins": []}).status_code == 400
+    assert _jobs(server) == before
+
+
 def test_sync_csv_by_cell_key_returns_a_secret_that_repeats_the_noise(server):
     csv_text = "område;vecka;antal\r\n" + "".join(
         f"{r['row']};2026-W{r['col'][1:]:0>2};{r['count']}\r\n" for r in grid_rows(CLASSIC)
@@ -99,7 +115,7 @@ def test_sync_csv_by_cell_key_returns_a_secret_that_repeats_the_noise(server):
     assert {c["status"] for c in result["cells"]} == {"perturbed"}
     assert result["margins"][1]["cells"][0]["value"] == sum(c["value"] for c in result["cells"])
     again = _execute(server, inputs | {"secret": result["secret"]}).json()
-    assert again["cells"] == result["cells"]
+    assert again["cells"] == result["cells"] and "secret" not in again
 
 
 def test_a_table_too_large_for_sync_asks_for_async_and_runs_as_a_job(server):
@@ -108,9 +124,14 @@ def test_a_table_too_large_for_sync_asks_for_async_and_runs_as_a_job(server):
     refused = _execute(server, inputs)
     assert refused.status_code == 413, refused.text
     assert "Prefer: respond-async" in refused.json()["description"]
+    # a job's result stays on the server: the caller brings the secret, it is never in it
+    no_secret = _execute(server, inputs, Prefer="respond-async")
+    assert no_secret.status_code == 400
+    assert "needs your own secret" in no_secret.json()["description"]
     start = time.perf_counter()
-    result = _job_result(_execute(server, inputs, Prefer="respond-async"))
+    result = _job_result(_execute(server, inputs | {"secret": "5e" * 32}, Prefer="respond-async"))
     elapsed = time.perf_counter() - start
+    assert "secret" not in result and "5e" * 32 not in json.dumps(result)
     assert result["summary"]["cells"] == len(rows) and result["summary"]["recovered"] == 0
     print(f"async cell_key, {len(rows):,} cells: {elapsed:.1f} s to the result")
 
