@@ -276,6 +276,10 @@ class AnalysisProcessor(BaseProcessor):
         return f"<{type(self).__name__}> {self.name}"
 
 
+#: Processes whose jobs /jobs does not list (their inputs and results are the caller's).
+PRIVATE_PROCESSES = frozenset({"k-anonymity"})
+
+
 class JobManager(PostgreSQLManager):
     """pygeoapi's PostgreSQL job manager, serving ``process-<id>`` resources as ``<id>`` and
     answering a failed synchronous run with its error's status (see the module docstring)."""
@@ -289,6 +293,14 @@ class JobManager(PostgreSQLManager):
             },
         )
         super().__init__(manager_def)
+
+    def get_jobs(self, status=None, limit=None, offset=None) -> dict:
+        """pygeoapi's job list without the jobs of a process whose results are the caller's
+        alone (``k-anonymity``: a municipality's table): such a job is reached only through
+        the unguessable URL its submitter got (``Location``), never by listing /jobs."""
+        listed = super().get_jobs(status, limit, offset)
+        jobs = [j for j in listed["jobs"] if j.get("process_id") not in PRIVATE_PROCESSES]
+        return {"jobs": jobs, "numberMatched": len(jobs)}
 
     def execute_process(self, process_id, data_dict, *args, **kwargs):
         """pygeoapi's execution (which records a failed run as a failed job), then the

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lagesbild_geo.disclosure.ptable import KEY_STEPS, build, default_d
+from lagesbild_geo.disclosure.ptable import KEY_STEPS, build, default_d, default_v
 
 METHODS = ("cell_key", "suppression")
 DEFAULT_K = 5
@@ -330,12 +330,6 @@ def parse_request(inputs: dict, max_cells: int | None = None) -> Request:
     v = inputs.get("ckm_v", default_v(d))
     if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= d * d:
         raise TableError(f"Input ckm_v (the variance V) must be a number in (0, D²] = (0, {d * d}]")
-    if not _every_perturbationpossible_perturbations(d, float(v)):
-        raise TableError(
-            f"Input ckm_v: with D = {d} this V makes some perturbation impossible (its "
-            "probability rounds to 0 in 16-bit keys), so a published value would rule out "
-            f"true values; leave ckm_v out (the default for D = {d} is {default_v(d)})"
-        )
     secret = inputs.get("secret")
     if secret is not None:
         low, high = SECRET_RANGE
@@ -358,19 +352,3 @@ def possible_perturbations(d: int, v: float) -> np.ndarray:
     bounds = np.round(table.cumulative * KEY_STEPS).astype(np.int64)
     bounds[:, -1] = KEY_STEPS
     return np.diff(bounds, axis=1, prepend=0) > 0
-
-
-def _every_perturbationpossible_perturbations(d: int, v: float) -> bool:
-    possible = possible_perturbations(d, v)
-    return all(possible[i, d - min(i, d) :].all() for i in range(1, d + 1))
-
-
-@functools.cache
-def default_v(d: int) -> float:
-    """The variance V for D: the publication's 1.0 where its table allows every perturbation;
-    D = 1 takes 0.5 (V = 1 leaves no chance to stay unchanged: a published 1 means 2); larger
-    D the smallest multiple of 0.25 above 1 that keeps the tails possible."""
-    for v in [min(1.0, d * d / 2)] + [1 + 0.25 * i for i in range(1, 4 * d * d)]:
-        if v <= d * d and _every_perturbationpossible_perturbations(d, v):
-            return v
-    raise ValueError(f"no variance keeps every perturbation possible for D = {d}")

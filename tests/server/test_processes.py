@@ -86,9 +86,11 @@ def _execute(server, process, inputs, **headers):
     )
 
 
-def test_the_four_processes_are_listed_with_swedish_and_english_titles(server):
+def test_the_five_processes_are_listed_with_swedish_and_english_titles(server):
     listed = requests.get(server["url"] + "/processes", timeout=10).json()["processes"]
-    assert {p["id"] for p in listed} == {"hotspots", "emerging-hotspots", "trends", "early-warning"}
+    assert {p["id"] for p in listed} == {
+        "hotspots", "emerging-hotspots", "trends", "early-warning", "k-anonymity"
+    }  # fmt: skip
     sv = requests.get(server["url"] + "/processes/hotspots", params={"lang": "sv"}).json()
     en = requests.get(server["url"] + "/processes/hotspots", params={"lang": "en"}).json()
     assert sv["title"].startswith("Heta punkter") and en["title"].startswith("Hot spots")
