@@ -193,6 +193,7 @@ def _situation(conn, cell_rows, published: list[int], reading: Reading):
             grp = groups.get((area, ind))
             if grp is None:
                 continue
+            _check_week_and_change(rec, ind, unit, grp, refs[ind], published, reading)
             for part, column in (("4", "last4"), ("12", "prev12_mean")):
                 figs = grp[part]
                 if not figs:
@@ -230,6 +231,37 @@ def _situation(conn, cell_rows, published: list[int], reading: Reading):
     sums = csr_array((vals_s, (rows_s, cols_s)), shape=(len(sum_keys), n))
     lc = csr_array((vals_l, (rows_l, cols_l)), shape=(len(l_lo), n))
     return sums, np.array(sum_keys, dtype=object), lc, np.array(l_lo), np.array(l_hi)
+
+
+def _check_week_and_change(rec, ind, unit, grp, ref, published, reading: Reading) -> None:
+    """``<ind>_week`` is the indicator's newest published week and ``<ind>_change_pct`` the
+    change of the weekly means (shares: of the pooled shares) of the published cells. They
+    are functions of figures already audited; one that is not is a mismatch (a failure),
+    since a change published from the exact figures would leak their ratio."""
+    name = f"{rec['area_code']}:{ind}"
+    if rec.get(f"{ind}_week") != ref.strftime("%G-W%V"):
+        reading.mismatches.append(f"situation {name}_week is not the newest published week")
+    derived = None
+    four, twelve = grp["4"], grp["12"]
+    if four and twelve:
+        n4 = sum(published[f[0]] for f in four)
+        n12 = sum(published[f[0]] for f in twelve)
+        if unit == "share":
+            d4 = n4 + sum(published[f[1]] for f in four)
+            d12 = n12 + sum(published[f[1]] for f in twelve)
+            if d4 > 0 and d12 > 0 and n12 > 0:
+                derived = 100.0 * ((n4 / d4) / (n12 / d12) - 1)
+        elif n12 > 0 and (unit != "rate_per_1000" or rec["population"]):
+            derived = 100.0 * ((n4 / len(grp["w4"])) / (n12 / len(grp["w12"])) - 1)
+    value = rec.get(f"{ind}_change_pct")
+    if _close(value, derived, 1):
+        reading.derived += 1
+    else:
+        reading.not_derived += 1
+        reading.mismatches.append(
+            f"situation {name}_change_pct = {value} is not derived from the published cells"
+            f" ({derived})"
+        )
 
 
 def _derivation(unit, column, figs, weeks, pop, published):

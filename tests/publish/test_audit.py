@@ -53,6 +53,20 @@ def test_a_situation_figure_that_is_not_derived_is_caught(published):
     assert result.failures() > 0
 
 
+def test_a_change_or_week_not_derived_is_caught(published):
+    """A change computed from the exact cells (it would leak their ratio) and a reference
+    week that is not the indicator's newest published one are mismatches, so failures."""
+    conn, _ = published
+    assert not reader.read_publication(conn).mismatches
+    conn.execute(
+        "UPDATE publish.situation SET ran_change_pct = ran_change_pct + 0.3,"
+        " anlagd_brand_week = '2026-W01' WHERE area_code = '1101'"
+    )
+    mismatches = reader.read_publication(conn).mismatches
+    assert any("1101:ran_change_pct" in m for m in mismatches)
+    assert any("1101:anlagd_brand_week" in m for m in mismatches)
+
+
 def test_observation_counts_not_derived_are_reported(published):
     conn, _ = published
     conn.execute("UPDATE publish.observation_counts SET n = n + 1 WHERE ctid IN"
