@@ -55,6 +55,7 @@ def audit_cmd(ctx, as_json, save, against, actors, solver) -> None:
     started = time.perf_counter()
     with connect(ctx) as conn:
         reading = reader.read_publication(conn)
+        analyses = _saved_analyses(conn, reading)
     read_s = time.perf_counter() - started
     pubs = [reading.publication]
     if against:
@@ -77,12 +78,17 @@ def audit_cmd(ctx, as_json, save, against, actors, solver) -> None:
             "k": pubs[-1].k, "d": pubs[-1].d, "rows": rows,
             "mismatches": reading.mismatches,
             "derived_situation_figures": reading.derived,
+            "saved_analyses_recomputed": analyses,
             "failing": [f | {"attacker": r.attacker} for r in results for f in r.worst()],
             "seconds": {"read": round(read_s, 2), "audit": round(solve_s, 2)},
             "passed": failures == 0,
         }, ensure_ascii=False, indent=2))  # fmt: skip
     else:
         _print_table(rows, reading, pubs, against, read_s, solve_s, results)
+        click.echo(
+            f"{analyses['same']} saved analysis runs recomputed from the public cells with the"
+            f" same result; {analyses['earlier']} made on an earlier publication."
+        )
     if failures:
         raise AuditFailedError(
             f"{failures} figure(s) recovered, narrowed or not derived from the published cells"
@@ -115,3 +121,71 @@ def _print_table(rows, reading, pubs, against, read_s, solve_s, results) -> None
             click.secho(f"  {r.attacker}: {f['kind']} {f['key']} {f['status']} "
                         f"[{f['lo']}, {f['hi']}]", fg="red")  # fmt: skip
     click.echo(f"Read in {read_s:.1f} s, audited in {solve_s:.1f} s.")
+
+
+#: Saved results and the columns that must come out the same when recomputed.
+_SAVED = {"hotspots": ("z", "p", "bin"), "trends": ("tau", "z", "p", "slope_per_week")}
+
+
+def _saved_analyses(conn, reading) -> dict:
+    """Recompute every saved analysis run the public layers show (hotspots, trends) from the
+    public cube, with its saved parameters (and seed), without saving: a result that is not
+    what the public cells give would be a figure the audit has not seen, so it is a mismatch
+    (added to ``reading.mismatches``). A run made on an earlier publication is counted, not
+    recomputed: its cube is no longer the public one."""
+    from lagesbild_geo.analysis import run as analysis
+
+    url = conn.info.dsn if conn.info.password is None else None
+    counts = {"same": 0, "earlier": 0}
+    # saving a run moves the publication's version too (its ETag), so "made on this
+    # publication" is: after the last review that changed the data
+    (last_review,) = conn.execute(
+        "SELECT max(reviewed_at) FROM lagesbild.delivery WHERE status IN ('approved',"
+        " 'withdrawn', 'replaced')"
+    ).fetchone()
+    for table, columns in _SAVED.items():
+        runs = conn.execute(
+            f"SELECT DISTINCT r.id, r.process, r.provenance, r.run_at FROM publish.{table} t"
+            " JOIN publish.analysis_runs r ON r.id = t.run_id ORDER BY r.id"
+        ).fetchall()
+        for run_id, process, provenance, run_at in runs:
+            if last_review is not None and run_at < last_review:
+                counts["earlier"] += 1
+                continue
+            params = dict(provenance["parameters"], publish=False)
+            result = analysis.run(url or _conninfo(conn), process, params)
+            fresh = {
+                f"{f['properties']['area_code']}:{f['properties']['indicator']}": f["properties"]
+                for f in result["features"]
+            }
+            saved = conn.execute(
+                f"SELECT id, {', '.join(columns)} FROM publish.{table} WHERE run_id = %s",
+                (run_id,),
+            ).fetchall()
+            differ = [
+                row[0] for row in saved
+                if row[0] not in fresh or any(
+                    not _same(v, fresh[row[0]].get(c)) for c, v in zip(columns, row[1:],
+                                                                       strict=True))
+            ]  # fmt: skip
+            if differ:
+                reading.mismatches.append(
+                    f"{table} run {run_id}: {len(differ)} saved figures are not what the public"
+                    f" cells give (first: {differ[0]})"
+                )
+            else:
+                counts["same"] += 1
+    return counts
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a)))
+
+
+def _conninfo(conn) -> str:
+    """The connection string of ``conn``, password included (psycopg hides it in ``dsn``)."""
+    params = conn.info.get_parameters()
+    params["password"] = conn.info.password
+    return " ".join(f"{k}={v}" for k, v in params.items() if v)

@@ -49,3 +49,28 @@ def test_a_bad_snapshot_is_an_input_error(pg_conn, pg_url, monkeypatch, tmp_path
     out = CliRunner().invoke(main, ["audit", "--against", str(bad)])
     assert out.exit_code == 2, out.output
     assert "not an audit snapshot" in out.output
+
+
+def test_saved_analyses_are_recomputed_and_a_changed_one_fails(pg_conn, pg_url, monkeypatch):
+    """The hotspots and trends layers are process outputs: the audit recomputes each saved
+    run from the public cells (same parameters and seed); one that is not what they give is
+    a figure the audit has not seen, and fails it."""
+    from lagesbild_geo.analysis import run as analysis
+
+    publish_data.load(pg_conn)
+    pg_conn.commit()
+    for process in ("hotspots", "trends"):
+        inputs = {"indicator": "ran", "period_start": "2026-W05", "period_end": "2026-W16",
+                  "publish": True}  # fmt: skip
+        analysis.run(pg_url, process, inputs)
+    monkeypatch.setenv("LAGESBILD_DATABASE_URL", pg_url)
+    runner = CliRunner()
+    out = runner.invoke(main, ["audit", "--actor", "polisen"])
+    assert out.exit_code == 0, out.output
+    assert "2 saved analysis runs recomputed from the public cells with the same result" in (
+        out.output
+    )
+    pg_conn.execute("UPDATE publish.trends SET tau = tau + 0.01 WHERE area_code = '1101'")
+    pg_conn.commit()
+    out = runner.invoke(main, ["audit", "--actor", "polisen"])
+    assert out.exit_code == 6 and "trends run" in out.output, out.output
