@@ -1,7 +1,9 @@
-"""``lagesbild publish refresh`` and ``lagesbild serve``: the public layers, and the server
-that publishes them."""
+"""``lagesbild publish refresh|utility`` and ``lagesbild serve``: the public layers, what they
+leave to read, and the server that publishes them."""
 
 from __future__ import annotations
+
+import json
 
 import click
 
@@ -33,6 +35,30 @@ def publish_refresh(ctx) -> None:
         f"Published version {version} (k = {state.k}, cell key method D = {state.ckm_d},"
         f" V = {state.ckm_v}, newest week {week})."
     )
+
+
+@publish_group.command("utility")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@click.pass_context
+@handle_errors
+def publish_utility(ctx, as_json: bool) -> None:
+    """How much the protection leaves to read: per kind of public figure, the share published
+    and the mean and largest deviation from the exact figure (reads the restricted data, as
+    the owner; docs/disclosure.md)."""
+    from lagesbild_geo.publish import publication, utility
+
+    with connect(ctx) as conn:
+        rows = utility.measure(conn)
+        state = publication.read_state(conn)
+    if as_json:
+        doc = {"version": state.version, "k": state.k, "d": state.ckm_d, "v": state.ckm_v}
+        click.echo(json.dumps({**doc, "rows": [r.as_dict() for r in rows]}, indent=2))
+        return
+    click.echo(
+        f"Publication version {state.version} (k = {state.k}, D = {state.ckm_d}, "
+        f"V = {state.ckm_v}):\n"
+    )
+    click.echo(utility.table(rows))
 
 
 @click.command("serve")
