@@ -36,7 +36,9 @@ from lagesbild_geo.db.connection import one
 class Utility:
     """One kind of public figure: how many have data, are published, and how far they are off.
 
-    ``mean_abs_dev``/``max_abs_dev`` are over the published figures (``None`` when none is);
+    ``mean_abs_dev``/``max_abs_dev`` are over the published figures (``None`` when none is),
+    ``mean_abs_dev_positive`` over those whose exact value is above 0 (a true 0 is always
+    published as 0, so the mean over all depends on how many zeros there are);
     ``beyond_bound`` is the number of figures further from the truth than ``n·D`` (weekly cells
     and bins; ``None`` where the bound does not apply).
     """
@@ -47,6 +49,7 @@ class Utility:
     published: int
     mean_abs_dev: float | None
     max_abs_dev: float | None
+    mean_abs_dev_positive: float | None = None
     beyond_bound: int | None = None
 
     @property
@@ -91,6 +94,7 @@ _JOINED = """
 _CELLS = """
     SELECT j.unit, count(*), count(j.value),
            avg(abs(j.value - j.x_value)), max(abs(j.value - j.x_value)),
+           avg(abs(j.value - j.x_value)) FILTER (WHERE j.x_value > 0),
            count(*) FILTER (WHERE abs(coalesce(j.numerator, j.value) - j.x_num) > j.n * %(d)s
                             OR (j.unit = 'share' AND abs((j.denominator - j.numerator)
                                 - (coalesce(j.x_den, 0) - j.x_num)) > j.n * %(d)s))
@@ -102,6 +106,7 @@ _BINS = """
     SELECT b.kind, count(*), count(*) FILTER (WHERE b.published),
            avg(abs(b.p - b.x)) FILTER (WHERE b.published),
            max(abs(b.p - b.x)) FILTER (WHERE b.published),
+           avg(abs(b.p - b.x)) FILTER (WHERE b.published AND b.x > 0),
            count(*) FILTER (WHERE b.published AND abs(b.p - b.x) > b.n * %(d)s)
     FROM (
         SELECT 'weekday' AS kind, j.breakdown_status = 'published' AS published, j.n, u.p, u.x
@@ -184,16 +189,16 @@ def measure(conn: psycopg.Connection) -> list[Utility]:
         conn.execute("ANALYZE pg_temp.exact")
         conn.execute("CREATE TEMP TABLE joined ON COMMIT DROP AS " + _JOINED)
         rows = [
-            Utility("weekly cells", unit, n, pub, _f(mean), _f(top), int(beyond))
-            for unit, n, pub, mean, top, beyond in conn.execute(_CELLS, {"d": d})
+            Utility("weekly cells", unit, n, pub, _f(mean), _f(top), _f(pos), int(beyond))
+            for unit, n, pub, mean, top, pos, beyond in conn.execute(_CELLS, {"d": d})
         ]
         situation = conn.execute(_SITUATION).fetchall()
         bins = conn.execute(_BINS, {"d": d}).fetchall()
         published = _published_situation(conn)
     rows += _situation_rows(situation, published)
     rows += [
-        Utility(f"{kind} bins", "count", n, pub, _f(mean), _f(top), int(beyond))
-        for kind, n, pub, mean, top, beyond in bins
+        Utility(f"{kind} bins", "count", n, pub, _f(mean), _f(top), _f(pos), int(beyond))
+        for kind, n, pub, mean, top, pos, beyond in bins
     ]
     return rows
 
@@ -226,6 +231,7 @@ def _situation_rows(exact, published) -> list[Utility]:
     rows = []
     for (part, unit), pairs in sorted(groups.items()):
         devs = [abs(p - x) for p, x in pairs if p is not None and x is not None]
+        positive = [abs(p - x) for p, x in pairs if p is not None and x is not None and x > 0]
         rows.append(
             Utility(
                 f"situation {part}",
@@ -234,6 +240,7 @@ def _situation_rows(exact, published) -> list[Utility]:
                 sum(p is not None for p, _ in pairs),
                 sum(devs) / len(devs) if devs else None,
                 max(devs) if devs else None,
+                sum(positive) / len(positive) if positive else None,
             )
         )
     return rows
@@ -246,14 +253,16 @@ def table(rows: list[Utility]) -> str:
         return "–" if x is None else f"{x:,.{digits}f}"
 
     lines = [
-        "| figure | unit | with data | published | share | mean abs. dev. | largest | > n·D |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| figure | unit | with data | published | share | mean abs. dev. | … where exact > 0 "
+        "| largest | > n·D |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         share = "–" if r.published_share is None else f"{100 * r.published_share:.1f} %"
         beyond = "–" if r.beyond_bound is None else str(r.beyond_bound)
         lines.append(
             f"| {r.figure} | {r.unit} | {r.with_data:,} | {r.published:,} | {share} | "
-            f"{num(r.mean_abs_dev, 3)} | {num(r.max_abs_dev)} | {beyond} |"
+            f"{num(r.mean_abs_dev, 3)} | {num(r.mean_abs_dev_positive, 3)} | "
+            f"{num(r.max_abs_dev)} | {beyond} |"
         )
     return "\n".join(lines)
