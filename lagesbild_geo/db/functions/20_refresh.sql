@@ -239,6 +239,7 @@ BEGIN
                             WHERE o.delivery_id = d.id) x
         CROSS JOIN publish.areas a
         WHERE d.status = 'approved' AND d.shape = 'events'
+          AND (lo IS NULL OR hi IS NULL OR (d.last_week >= lo AND d.first_week <= hi))
           AND (lo IS NULL OR hi IS NULL OR w.week::date BETWEEN lo AND hi)
           AND (inds IS NULL OR x.indicator_id = ANY(inds))
           AND (kinds IS NULL OR act.kind = ANY(kinds))
@@ -303,19 +304,32 @@ $$;
 
 -- The counts of weeks [lo, hi] (all weeks when lo/hi are NULL), from publish.observations.
 CREATE OR REPLACE FUNCTION publish._refresh_observation_counts(lo date, hi date) RETURNS void
-LANGUAGE sql AS
+LANGUAGE plpgsql AS
 $$
-    DELETE FROM publish.observation_counts
-    WHERE lo IS NULL OR hi IS NULL OR week_start BETWEEN lo AND hi;
-    INSERT INTO publish.observation_counts (iso_week, week_start, week_end, indicator,
+BEGIN
+    IF lo IS NULL OR hi IS NULL THEN
+        DELETE FROM publish.observation_counts;
+        INSERT INTO publish.observation_counts (iso_week, week_start, week_end, indicator,
         indicator_name_sv, indicator_name_en, unit, actor_kind, value, has_breakdown, n,
         value_status)
-    SELECT iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en,
+        SELECT iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en,
            unit, actor_kind, value, has_breakdown, count(*), value_status
-    FROM publish.observations
-    WHERE lo IS NULL OR hi IS NULL OR week_start BETWEEN lo AND hi
-    GROUP BY iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en,
+        FROM publish.observations
+        GROUP BY iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en,
              unit, actor_kind, value, value_status, has_breakdown;
+    ELSE
+        DELETE FROM publish.observation_counts WHERE week_start BETWEEN lo AND hi;
+        INSERT INTO publish.observation_counts (iso_week, week_start, week_end, indicator,
+        indicator_name_sv, indicator_name_en, unit, actor_kind, value, has_breakdown, n,
+        value_status)
+        SELECT iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en,
+           unit, actor_kind, value, has_breakdown, count(*), value_status
+        FROM publish.observations
+        WHERE week_start BETWEEN lo AND hi
+        GROUP BY iso_week, week_start, week_end, indicator, indicator_name_sv, indicator_name_en,
+             unit, actor_kind, value, value_status, has_breakdown;
+    END IF;
+END
 $$;
 
 -- The situation layer, computed from the published cells only (publish.observations): one
@@ -371,8 +385,11 @@ BEGIN
 
     DROP TABLE IF EXISTS pg_temp.situation_long;
     CREATE TEMP TABLE situation_long ON COMMIT DROP AS
-    WITH ref AS (
-        SELECT indicator, max(week_start) AS ref FROM publish.observations GROUP BY indicator
+    WITH ref AS MATERIALIZED (
+        SELECT i.id AS indicator,
+               (SELECT max(o.week_start) FROM publish.observations o WHERE o.indicator = i.id)
+                   AS ref
+        FROM lagesbild.indicator i
     ), sums AS (
         SELECT o.area_code, o.indicator,
                sum(CASE WHEN o.unit = 'count' THEN o.value::numeric ELSE o.numerator END)
@@ -383,9 +400,15 @@ BEGIN
                    FILTER (WHERE o.week_start <= r.ref - 28) AS n12,
                sum(o.denominator) FILTER (WHERE o.week_start <= r.ref - 28) AS d12,
                count(DISTINCT o.week_start) FILTER (WHERE o.week_start <= r.ref - 28) AS w12
-        FROM publish.observations o
-        JOIN ref r ON r.indicator = o.indicator
-        WHERE o.week_start > r.ref - 112 AND o.week_start <= r.ref
+        FROM ref r
+        CROSS JOIN LATERAL (
+            SELECT o.area_code, o.indicator, o.unit, o.value, o.numerator, o.denominator,
+                   o.week_start
+            FROM publish.observations o
+            WHERE o.indicator = r.indicator AND o.week_start > r.ref - 112
+              AND o.week_start <= r.ref
+            OFFSET 0  -- one index range per indicator, not a join over every cell
+        ) o
         GROUP BY o.area_code, o.indicator
     ), pairs AS (
         SELECT a.code AS area_code, a.population, i.id AS indicator, i.unit, r.ref, s.n4, s.d4,
@@ -480,9 +503,9 @@ BEGIN
            i.owner_kind, i.measure, i.est_category, i.strategic, i.catalogue_version,
            w.first_week, w.last_week
     FROM lagesbild.indicator i
-    LEFT JOIN (SELECT indicator, min(week_start) AS first_week, max(week_start) AS last_week
-               FROM publish.observations GROUP BY indicator) w
-           ON w.indicator = i.id;
+    LEFT JOIN LATERAL (SELECT min(o.week_start) AS first_week,
+                              max(o.week_start) AS last_week
+                       FROM publish.observations o WHERE o.indicator = i.id) w ON true;
 
     UPDATE publish.state
        SET version = version + 1, updated_at = clock_timestamp(),
