@@ -84,6 +84,17 @@ def refresh(
             (k, d, v, lo, hi, indicators, actor_kinds),
         )
         table = ptable.build(use_d, use_v)
+        stored = conn.execute(
+            "SELECT row, perturbation, probability FROM publish.ptable ORDER BY 1, 2"
+        ).fetchall()
+        if lo is not None and [tuple(r) for r in stored] != table.rows():
+            # the table itself changed (a new version of the method): every cell is drawn
+            # again from it, or the publication would mix two tables
+            use_k, use_d, use_v, lo, hi, inds, kinds, layer = one(
+                conn,
+                "SELECT * FROM publish._refresh_begin(%s, %s, %s, NULL, NULL, NULL, NULL)",
+                (use_k, use_d, use_v),
+            )
         _write_ptable(conn, table)
         _protect_contributions(conn, table)
         (version,) = one(

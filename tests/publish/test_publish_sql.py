@@ -402,3 +402,20 @@ def test_reader_role_reads_publish_and_nothing_restricted(loaded, pg_dsn, tmp_pa
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 reader.execute(statement)
+
+
+def test_a_changed_perturbation_table_redraws_every_cell(loaded):
+    """A review's refresh touches only its cells, unless the perturbation table itself is not
+    the one the publication was drawn from (a new version of the method): then every cell is
+    drawn again, so that no publication mixes two tables."""
+    conn, _ = loaded
+    query = "SELECT count(*) FROM publish.observations WHERE indicator = 'anlagd_brand'"
+    (n,) = conn.execute(query).fetchone()
+    conn.execute("DELETE FROM publish.observations WHERE indicator = 'anlagd_brand'")
+    publish.refresh(conn, lo=WEEKS[0], hi=WEEKS[0], indicators=["ran"], actor_kinds=["police"])
+    assert conn.execute(query).fetchone() == (0,)  # scoped: the other cells untouched
+    conn.execute("UPDATE publish.ptable SET probability = probability * 0.999 WHERE row = 1")
+    publish.refresh(conn, lo=WEEKS[0], hi=WEEKS[0], indicators=["ran"], actor_kinds=["police"])
+    assert conn.execute(query).fetchone() == (n,)  # every cell drawn again
+    stored = conn.execute("SELECT row, perturbation, probability FROM publish.ptable ORDER BY 1, 2")
+    assert [tuple(r) for r in stored] == ptable.build(D, 1.0).rows()
