@@ -138,11 +138,8 @@ def _saved_analyses(conn, reading) -> dict:
     url = conn.info.dsn if conn.info.password is None else None
     counts = {"same": 0, "earlier": 0}
     # saving a run moves the publication's version too (its ETag), so "made on this
-    # publication" is: after the last review that changed the data
-    (last_review,) = conn.execute(
-        "SELECT max(reviewed_at) FROM lagesbild.delivery WHERE status IN ('approved',"
-        " 'withdrawn', 'replaced')"
-    ).fetchone()
+    # publication" is: after the last refresh, which is what changes the figures
+    (last_review,) = conn.execute("SELECT refreshed_at FROM publish.state").fetchone()
     for table, columns in _SAVED.items():
         runs = conn.execute(
             f"SELECT DISTINCT r.id, r.process, r.provenance, r.run_at FROM publish.{table} t"

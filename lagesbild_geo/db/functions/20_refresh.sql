@@ -509,6 +509,7 @@ BEGIN
 
     UPDATE publish.state
        SET version = version + 1, updated_at = clock_timestamp(),
+           refreshed_at = clock_timestamp(),
            reference_week = (SELECT max(week_start) FROM publish.observations),
            k = _refresh_finish.k, ckm_d = d, ckm_v = v
      RETURNING version INTO new_ver;
