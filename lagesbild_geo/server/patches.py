@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import types
+import uuid
 
 import pygeoapi
 
@@ -66,7 +68,13 @@ def install() -> None:
     import pygeoapi.api
     import pygeoapi.api.itemtypes
     import pygeoapi.crs
+    import pygeoapi.process.manager.base
 
+    # The job manager names a job with uuid.uuid1(): the time and the host's MAC, so one job id
+    # gives away its neighbours'. A k-anonymity job is reached only through its URL (the
+    # municipality's table; processes.common.JobManager never lists it), so ids are random
+    # (version 4) instead.
+    pygeoapi.process.manager.base.uuid = RANDOM_JOB_IDS
     # pygeoapi.util.to_json as imported by the item endpoints (items, one item, queryables):
     # orjson, with the area geometries spliced in as PostGIS serialised them once, instead
     # of the standard library encoding every coordinate again (about two thirds of a
@@ -91,6 +99,10 @@ def install() -> None:
     for name in _ANSWERING_LOGGERS:
         logging.getLogger(name).addFilter(_CLIENT_ERRORS_AT_INFO)
     _installed = True
+
+
+#: ``uuid`` as pygeoapi's job manager sees it: ``uuid1`` gives random (version 4) ids.
+RANDOM_JOB_IDS = types.SimpleNamespace(uuid1=uuid.uuid4, uuid4=uuid.uuid4, UUID=uuid.UUID)
 
 
 def _dataset_templates(self, dataset: str) -> dict:

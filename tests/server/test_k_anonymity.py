@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import psycopg
 import pytest
@@ -110,6 +111,7 @@ def test_a_sync_run_leaves_no_job_and_a_job_is_never_listed(server):
     assert before
     assert requests.get(location, params={"f": "json"}, timeout=30).status_code == 200
     job_id = location.rstrip("/").rsplit("/", 1)[-1]
+    assert uuid.UUID(job_id).version == 4  # random, not uuid1's time and MAC
     for fmt in ("json", "html"):
         listing = requests.get(
             server["url"] + "/jobs", params={"f": fmt, "limit": 1000}, timeout=30

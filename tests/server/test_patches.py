@@ -31,6 +31,7 @@ def installed(monkeypatch):
     import pygeoapi.api
     import pygeoapi.api.itemtypes
     import pygeoapi.crs
+    import pygeoapi.process.manager.base
 
     for module, name in [
         (pygeoapi.api.itemtypes, "to_json"),
@@ -38,6 +39,7 @@ def installed(monkeypatch):
         (pygeoapi.api, "dateparse"),
         (pygeoapi.crs, "get_crs"),
         (pygeoapi.api.API, "get_dataset_templates"),
+        (pygeoapi.process.manager.base, "uuid"),
     ]:
         monkeypatch.setattr(module, name, getattr(module, name))
     monkeypatch.setattr(patches, "_installed", False)
@@ -51,12 +53,14 @@ def test_install_puts_every_replacement_in_place_once(installed):
     import pygeoapi.api
     import pygeoapi.api.itemtypes
     import pygeoapi.crs
+    import pygeoapi.process.manager.base
 
     assert pygeoapi.api.itemtypes.to_json is geojson.to_json
     assert pygeoapi.api.itemtypes.parse_cql2_text is parsing.parse_cql2_text
     assert pygeoapi.api.dateparse is parsing.fast_dateparse
     assert pygeoapi.crs.get_crs is parsing.cached_get_crs
     assert pygeoapi.api.API.get_dataset_templates is patches._dataset_templates
+    assert pygeoapi.process.manager.base.uuid.uuid1().version == 4  # job ids not guessable
     patches.install()  # a second call changes nothing
     logger = logging.getLogger("pygeoapi.api")
     assert logger.filters.count(patches._CLIENT_ERRORS_AT_INFO) == 1
