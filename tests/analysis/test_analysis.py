@@ -22,6 +22,9 @@ from lagesbild_geo.weeks import iso_week
 from tests.conftest import PG_PASSWORD, PG_USER
 
 READER_PASSWORD = "reader-test-pw"  # the same as test_server_features.py (the role is global)
+#: The cell key method's largest perturbation at the demo's k = 5: a published count is within
+#: D of its truth.
+D = 3
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +72,7 @@ def test_persistent_disorder_and_arson_spike_are_hot_spots(demo_db_url, planted)
     inputs = {"indicator": spike.indicator, "period_start": week, "period_end": week}
     props = _by_area(analysis.run(demo_db_url, "hotspots", inputs))
     assert props[spike.areas[0]]["bin"] >= 2
-    assert props[spike.areas[0]]["value"] >= 12
+    assert props[spike.areas[0]]["value"] >= 12 - D  # the planted 12 extra, protected
 
 
 def test_emerging_hot_spots_classify_the_cluster_as_hot(demo_db_url, planted):
@@ -108,7 +111,7 @@ def test_early_warning_flags_per_area_and_indicator(demo_db_url, planted):
     props = {f["id"]: f["properties"] for f in result["features"]}
     spiked = props[f"{spike.areas[0]}:{spike.indicator}"]
     assert spiked["flag"] and spiked["label_sv"] == "Varning: ovanligt högt"
-    assert spiked["observed"] >= 12
+    assert spiked["observed"] >= 12 - D
     assert sum(p["flag"] for p in props.values()) <= 3
     assert result["provenance"]["input"]["weeks"] == 26 + 2 + 1
 
