@@ -110,7 +110,7 @@ class KAnonymityProcessor(BaseProcessor):
         limit = SYNC_CELLS[request.method]
         if not asynchronous and request.cells > limit:
             self._checked(lambda: self._too_large_for_sync(request.cells, request.method))
-        if asynchronous and request.method == "cell_key" and request.secret is None:
+        if asynchronous and request.secret is None:
             self._checked(lambda: self._secret_for_async())
 
     def execute(self, data: dict, outputs=None):
@@ -133,9 +133,10 @@ class KAnonymityProcessor(BaseProcessor):
     @staticmethod
     def _secret_for_async():
         raise InputError(
-            "An asynchronous cell_key run needs your own secret (input secret: 32 random bytes "
-            "as hex, kept with the request's papers): a job's result stays on the server until "
-            "it is fetched, and a secret in it would let anyone who reads it undo the noise"
+            "An asynchronous run needs your own secret (input secret: 32 random bytes as hex, "
+            "kept with the request's papers): a job's result stays on the server until it is "
+            "fetched, and a secret in it would let anyone who reads it undo the noise or replay "
+            "the choice of suppressed cells"
         )
 
     @staticmethod

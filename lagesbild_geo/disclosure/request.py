@@ -107,9 +107,11 @@ INPUT_TEXTS = {
               "Variance of the noise (cell_key). Default: 1.0 (D = 1: 0.5)."),
     "secret": ("Hemlighet", "Secret",
                "Hex-hemligheten från en tidigare körning: samma brus för oförändrade celler i "
-               "en rättad tabell. Utan den skapas en ny. Aldrig publiceringens hemlighet.",
+               "en rättad tabell (cell_key), samma val av sekundära celler (suppression). "
+               "Utan den skapas en ny. Aldrig publiceringens hemlighet.",
                "The hex secret of an earlier run: the same noise for unchanged cells of a "
-               "corrected table. Without it a new one is made. Never the publication's."),
+               "corrected table (cell_key), the same choice of secondary cells "
+               "(suppression). Without it a new one is made. Never the publication's."),
 }  # fmt: skip
 
 _SECRET_PATTERN = f"^([0-9a-fA-F]{{2}}){{{SECRET_RANGE[0]},{SECRET_RANGE[1]}}}$"
@@ -314,8 +316,8 @@ def parse_request(inputs: dict, max_cells: int | None = None) -> Request:
     method = inputs.get("method", METHODS[0])
     if method not in METHODS:
         raise TableError(f"Input method must be one of {', '.join(METHODS)}")
-    if method != "cell_key" and {"ckm_d", "ckm_v", "secret"} & set(inputs):
-        raise TableError("Inputs ckm_d, ckm_v and secret belong to method cell_key; leave them out")
+    if method != "cell_key" and {"ckm_d", "ckm_v"} & set(inputs):
+        raise TableError("Inputs ckm_d and ckm_v belong to method cell_key; leave them out")
     k = _int_input(inputs, "k", DEFAULT_K, 2, MAX_K)
     count_column = inputs.get("count_column", DEFAULT_COUNT_COLUMN)
     if not isinstance(count_column, str):

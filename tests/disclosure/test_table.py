@@ -132,20 +132,32 @@ def test_primary_suppression_alone_lets_the_attacker_recover_the_classic_cell():
     assert public_intervals(released) == {0: (2, 2)}
 
 
+SECRET = "ab" * 32
+
+
 def test_secondary_suppression_protects_the_classic_table():
-    result = run(grid_rows(CLASSIC), MARGINS_2D, method="suppression")
+    result = run(grid_rows(CLASSIC), MARGINS_2D, method="suppression", secret=SECRET)
     status = [c["status"] for c in result["cells"]]
-    assert status[0] == "primary" and status.count("secondary") == 3
-    # the suppressed cells make a rectangle: row 1 and one other, column 1 and one other
+    assert status[0] == "primary" and status.count("secondary") >= 3  # a rectangle at least
     hidden = [(c["dims"]["row"], c["dims"]["col"]) for c in result["cells"] if c["value"] is None]
-    assert len({r for r, _ in hidden}) == 2 and len({c for _, c in hidden}) == 2
+    assert len({r for r, _ in hidden}) >= 2 and len({c for _, c in hidden}) >= 2
     attacker = public_intervals(result)
     truth = [c for line in CLASSIC for c in line]
     for i, interval in attacker.items():
         assert_protected(interval, truth[i])
         assert tuple(result["cells"][i]["interval"]) == interval  # the audit agrees
     assert result["summary"]["recovered"] == result["summary"]["narrowed"] == 0
-    assert result["summary"]["published_cells"] == 5
+    assert result["summary"]["published_cells"] == 9 - len(hidden)
+    # the same secret, the same choice; the choice does not follow the values (a secondary is
+    # not simply the smallest candidate: the replay attack of the outside attacker)
+    again = run(grid_rows(CLASSIC), MARGINS_2D, method="suppression", secret=SECRET)
+    assert again["cells"] == result["cells"]
+    patterns = {
+        tuple(c["status"] for c in run(grid_rows(CLASSIC), MARGINS_2D, method="suppression",
+                                       secret=f"{i:02x}" * 32)["cells"])
+        for i in range(12)
+    }  # fmt: skip
+    assert len(patterns) > 1
     # every margin is published exactly
     assert [m["value"] for m in result["margins"][0]["cells"]] == [24, 32, 38]
     assert result["margins"][2]["cells"][0] == {
@@ -178,7 +190,7 @@ def test_zeros_are_published_and_small_margins_suppressed():
 )
 def test_the_attacker_recovers_and_narrows_nothing_in_hard_tables(shape, margins, seed):
     rows = generated(shape, 3.0, seed)
-    result = run(rows, margins, method="suppression")
+    result = run(rows, margins, method="suppression", secret=SECRET)
     truth = [r["count"] for r in rows]
     for margin in result["margins"]:
         truth += [
@@ -190,8 +202,9 @@ def test_the_attacker_recovers_and_narrows_nothing_in_hard_tables(shape, margins
     figures = result["cells"] + [c for m in result["margins"] for c in m["cells"]]
     for i, interval in attacker.items():
         assert_protected(interval, truth[i])
-        assert tuple(figures[i]["interval"]) == (interval[0], None if np.isinf(interval[1])
-                                                 else interval[1])  # fmt: skip
+        lo, hi = figures[i]["interval"]
+        assert lo == interval[0]
+        assert hi == interval[1] or (hi is None and interval[1] > 10**5)  # no upper bound
     assert result["summary"]["recovered"] == result["summary"]["narrowed"] == 0
 
 
@@ -278,13 +291,14 @@ def test_csv_text_gives_the_same_table_as_json_rows():
     text = "\ufeffrow;col;count\r\n" + "".join(
         f'{r["row"]};"{r["col"]}";{r["count"]}\r\n' for r in grid_rows(CLASSIC)
     )
-    a = run(grid_rows(CLASSIC), MARGINS_2D, method="suppression")
-    b = run(text, MARGINS_2D, method="suppression")
+    a = run(grid_rows(CLASSIC), MARGINS_2D, method="suppression", secret=SECRET)
+    b = run(text, MARGINS_2D, method="suppression", secret=SECRET)
     assert a == b
     tabs = "row\tcol\tantal\n" + "\n".join(
         f"{r['row']}\t{r['col']}\t{r['count']}" for r in grid_rows(CLASSIC)
     )
-    assert run(tabs, MARGINS_2D, method="suppression", count_column="antal")["cells"] == a["cells"]
+    tabbed = run(tabs, MARGINS_2D, method="suppression", count_column="antal", secret=SECRET)
+    assert tabbed["cells"] == a["cells"]
 
 
 SECRET_LABEL = "Anna Andersson 19800101"
@@ -313,7 +327,7 @@ BAD = [
     ({"k": 1}, "Input k must be a whole number 2..15"),
     ({"k": 5, "ckm_d": 2}, "Input ckm_d must be a whole number 3..15"),
     ({"ckm_v": 0}, "Input ckm_v (the variance V) must be a number"),
-    ({"method": "suppression", "secret": "00" * 32}, "belong to method cell_key"),
+    ({"method": "suppression", "ckm_d": 3}, "belong to method cell_key"),
     ({"secret": "xyz"}, "Input secret must be 16..64 bytes"),
     ({"method": "noise"}, "Input method must be one of cell_key, suppression"),
     ({"table": "row;col;count\nr1;c1\n"}, "the header has 3 fields"),

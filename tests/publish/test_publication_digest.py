@@ -23,7 +23,7 @@ from tests.publish_data import load
 RECORDED = {
     "areas": (60, "10874e0ccccede008ce46ed763e38e46184f383472d7a5847a3ca3b752e4a53d"),
     "indicators": (32, "2a44ef4e179a6a0f0a5bf93174c8c64c6814cf333a3199c1878eb11acbbda4ab"),
-    "observations": (5756, "c6c2a301a98a97c8890b2d8c8f9da5ea71f908bdfc693d407a8ec3ef9fd6be50"),
+    "observations": (5756, "1716b59069008a2d1551561d9426584ddcf98d8b3ce0f95bbc6eeaba6b61a703"),
     "observation_counts": (
         2453,
         "b333459f053020a276988e800fac7941a968e7ad4e3e9607ad7d36090dce9849",

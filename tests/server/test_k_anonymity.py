@@ -80,9 +80,11 @@ def test_sync_json_rows_by_suppression_protect_the_classic_table(server):
     elapsed = time.perf_counter() - start
     assert response.status_code == 200, response.text
     result = response.json()
-    assert result["cells"][0] == {"dims": {"row": "r1", "col": "c1"}, "value": None,
-                                  "status": "primary", "interval": [1, 9]}  # fmt: skip
-    assert result["summary"]["secondary"] == 3
+    first = result["cells"][0]
+    assert first["dims"] == {"row": "r1", "col": "c1"} and first["value"] is None
+    assert first["status"] == "primary" and first["interval"][0] == 1
+    assert first["interval"][1] >= 4 and "secret" in result  # to repeat the same choice
+    assert result["summary"]["secondary"] >= 3
     assert result["summary"]["recovered"] == result["summary"]["narrowed"] == 0
     truth = [c for line in CLASSIC for c in line]
     for i, interval in public_intervals(result).items():
@@ -103,7 +105,8 @@ def test_a_sync_run_leaves_no_job_and_a_job_is_never_listed(server):
     """A municipality's table is its own: a synchronous run leaves nothing on the server, and
     an asynchronous job is reached only through the URL its submitter got, never by listing
     /jobs (in any format)."""
-    inputs = {"table": grid_rows(CLASSIC), "margins": MARGINS_2D, "method": "suppression"}
+    inputs = {"table": grid_rows(CLASSIC), "margins": MARGINS_2D, "method": "suppression",
+              "secret": "5e" * 32}  # fmt: skip
     accepted = _execute(server, inputs, Prefer="respond-async")
     location = accepted.headers["Location"]
     _job_result(accepted)
@@ -162,7 +165,12 @@ def test_a_suppression_job_is_audited_by_the_attacker(server):
     result = _job_result(
         _execute(
             server,
-            {"table": rows, "margins": [["d0"], ["d1"], []], "method": "suppression"},
+            {
+                "table": rows,
+                "margins": [["d0"], ["d1"], []],
+                "method": "suppression",
+                "secret": "5e" * 32,
+            },
             Prefer="respond-async",
         )  # fmt: skip
     )

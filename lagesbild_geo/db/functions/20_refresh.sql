@@ -196,9 +196,13 @@ $$;
 -- zero, published as 0 with an all-zero breakdown. A share whose protected denominator is 0
 -- cannot be shown (protected); a rate needs the area's population (no_population). A
 -- breakdown is published when every contribution has one within D of the truth
--- (pg_temp.protected_contribution.bins_ok), else protected (NULL bins).
+-- (pg_temp.protected_contribution.bins_ok) and the published total is 0 or at least k + nD
+-- (n contributions), so that whatever the noise at least k events share it: a true zero bin
+-- stays zero, so a small cell's breakdown would show exactly when its few events happened
+-- (found by an outside attack: one event's weekday and hour). Else it is protected (NULL bins).
 CREATE OR REPLACE FUNCTION publish._refresh_observations(lo date, hi date, inds text[],
-                                                         kinds text[], layer integer)
+                                                         kinds text[], layer integer,
+                                                         k integer, d integer)
 RETURNS void LANGUAGE plpgsql AS
 $$
 BEGIN
@@ -222,7 +226,7 @@ BEGIN
         by_hour_21, by_hour_22, by_hour_23, geom, area_version)
     WITH cells AS (
         SELECT c.area_code, c.week_start, c.indicator_id, c.actor_kind,
-               sum(p.num) AS num, sum(p.den) AS den,
+               sum(p.num) AS num, sum(p.den) AS den, count(*) AS n,
                bool_and(c.wd IS NOT NULL AND c.hr IS NOT NULL) AS has_bins,
                bool_and(p.bins_ok) AS bins_ok,
                publish.array_sum(p.wd) AS wd, publish.array_sum(p.hr) AS hr
@@ -245,7 +249,7 @@ BEGIN
           AND (kinds IS NULL OR act.kind = ANY(kinds))
     ), every_cell AS (
         SELECT area_code, week_start, indicator_id, actor_kind,
-               coalesce(c.num, 0) AS num, c.den,
+               coalesce(c.num, 0) AS num, c.den, coalesce(c.n, 0) AS n,
                coalesce(c.has_bins, true) AS has_bins,
                coalesce(c.bins_ok, true) AS bins_ok,
                coalesce(c.wd, array_fill(0, ARRAY[7])) AS wd,
@@ -258,7 +262,7 @@ BEGIN
                     WHEN i.unit = 'rate_per_1000' AND NOT coalesce(a.population > 0, false)
                          THEN 'no_population'
                     ELSE 'published' END AS status,
-               e.has_bins AND e.bins_ok AS show_bins
+               e.has_bins AND e.bins_ok AND (e.num = 0 OR e.num >= k + d * e.n) AS show_bins
         FROM every_cell e
         JOIN lagesbild.indicator i ON i.id = e.indicator_id
         JOIN publish.areas a ON a.code = e.area_code
@@ -278,8 +282,8 @@ BEGIN
                 WHEN s.unit = 'rate_per_1000' THEN s.population END,
            s.status,
            s.has_bins,
-           CASE WHEN s.has_bins THEN CASE WHEN s.bins_ok THEN 'published' ELSE 'protected' END
-           END,
+           CASE WHEN s.has_bins THEN CASE WHEN s.show_bins THEN 'published' ELSE 'protected'
+           END END,
            CASE WHEN s.show_bins THEN s.wd[1] END, CASE WHEN s.show_bins THEN s.wd[2] END,
            CASE WHEN s.show_bins THEN s.wd[3] END, CASE WHEN s.show_bins THEN s.wd[4] END,
            CASE WHEN s.show_bins THEN s.wd[5] END, CASE WHEN s.show_bins THEN s.wd[6] END,
@@ -488,7 +492,7 @@ $$
 DECLARE
     new_ver bigint;
 BEGIN
-    PERFORM publish._refresh_observations(lo, hi, inds, kinds, layer);
+    PERFORM publish._refresh_observations(lo, hi, inds, kinds, layer, k, d);
     PERFORM publish._refresh_situation();
 
     DELETE FROM publish.indicators;
@@ -522,8 +526,8 @@ REVOKE ALL ON FUNCTION publish._refresh_begin(integer, integer, double precision
                                               text[], text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION publish._refresh_finish(integer, integer, double precision, date, date,
                                                text[], text[], integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION publish._refresh_observations(date, date, text[], text[], integer)
-    FROM PUBLIC;
+REVOKE ALL ON FUNCTION publish._refresh_observations(date, date, text[], text[], integer,
+                                                     integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION publish._refresh_observation_counts(date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION publish._refresh_situation() FROM PUBLIC;
 REVOKE ALL ON FUNCTION publish._place_observations(integer) FROM PUBLIC;
