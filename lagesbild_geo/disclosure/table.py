@@ -31,19 +31,19 @@ cell is at most 2 however much else is suppressed.) Its system (each margin = th
 cells) is solved with HiGHS (:func:`.lp.intervals`, integers) per connected block. Heuristic for
 the next figure, for a violated figure ``f``: a published non-zero cell in the smallest margin
 group that holds ``f`` (a row before the grand total: it closes a cycle of suppressed cells with
-the fewest values withheld); else a published margin group holding ``f``; else a published
-non-zero figure of the table. Among the candidates the choice is by a rank drawn from the run's
+the fewest values withheld); else a published margin group holding ``f``; else a published non-
+zero figure of the table. Among the candidates the choice is by a rank drawn from the run's
 secret and the figure's position, never by its value: an earlier version took the smallest
 candidate, and an outside attacker who replayed that open heuristic over every completion of a
 released table recovered 16 of 201 suppressed cells of random 3×3 tables exactly (a secondary
 was known to be the smallest). Without the secret the choice cannot be replayed. Suppressed
-figures are checked newest first (the latest secondary is the one left alone in its other margin), and a figure alone in an
-equation, or in a sum too small for k - 1 values, is found violated without solving. Suppressing
-a figure only takes a constraint from the public, so an interval found protected stays protected
-and is not solved again; the loop ends because suppressing everything leaves nothing bounded
-above. Cost (2 cores, loaded): 100 cells in 2 dimensions 1-3 s, 4,800 cells 35 s; 200 cells
-in 3 dimensions with every margin 17 s, 1,000 such cells 11 minutes, hence the limits.
-"""
+figures are checked newest first (the latest secondary is the one left alone in its other
+margin), and a figure alone in an equation, or in a sum too small for k - 1 values, is found
+violated without solving. Suppressing a figure only takes a constraint from the public, so an
+interval found protected stays protected and is not solved again; the loop ends because
+suppressing everything leaves nothing bounded above. Cost (2 cores, loaded): 100 cells in 2
+dimensions 1-3 s, 4,800 cells 35 s; 200 cells in 3 dimensions with every margin 17 s, 1,000 such
+cells 11 minutes, hence the limits."""
 
 from __future__ import annotations
 

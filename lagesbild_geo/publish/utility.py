@@ -130,8 +130,8 @@ _BINS = """
     GROUP BY b.kind ORDER BY b.kind DESC
 """
 
-#: The exact situation, long form: 20_refresh.sql's _refresh_situation (its ``sums`` and
-#: ``valued``) on the exact cells, over the published layer's weeks.
+#: The exact situation, long form: 20_refresh.sql's _refresh_situation (its ``sums``, and its
+#: figures by the same SQL functions) on the exact cells, over the published layer's weeks.
 _SITUATION = """
     WITH ref AS (
         SELECT indicator, max(week_start) AS ref FROM publish.observations GROUP BY indicator
@@ -149,20 +149,10 @@ _SITUATION = """
         GROUP BY j.area_code, j.indicator, j.unit, j.population
     )
     SELECT p.area_code, p.indicator, p.unit, p.w4 > 0, p.w12 > 0,
-           CASE WHEN p.w4 = 0 THEN NULL
-                WHEN p.unit = 'share' THEN CASE WHEN p.d4 > 0
-                     THEN round(100.0 * p.n4 / p.d4, 1) END
-                WHEN p.unit = 'rate_per_1000' THEN CASE WHEN p.population > 0
-                     THEN round(1000.0 * p.n4 / p.population, 2) END
-                ELSE p.n4::numeric
-           END::double precision,
-           CASE WHEN p.w12 = 0 THEN NULL
-                WHEN p.unit = 'share' THEN CASE WHEN p.d12 > 0
-                     THEN round(100.0 * p.n12 / p.d12, 1) END
-                WHEN p.unit = 'rate_per_1000' THEN CASE WHEN p.population > 0
-                     THEN round(1000.0 * p.n12 / p.w12 / p.population, 3) END
-                ELSE round(p.n12::numeric / p.w12, 2)
-           END::double precision
+           publish._situation_last4(p.unit, p.population, p.n4::numeric, p.d4::numeric,
+                                    p.w4)::double precision,
+           publish._situation_prev12_mean(p.unit, p.population, p.n12::numeric,
+                                          p.d12::numeric, p.w12)::double precision
     FROM sums p
 """
 

@@ -336,6 +336,28 @@ BEGIN
 END
 $$;
 
+-- The situation's figures of one area and indicator from its sums: n the numerators (counts),
+-- d the denominators (shares), w the weeks with cells, of the four weeks up to the reference
+-- week and of the twelve before. One definition, read by the refresh on the published cells
+-- and by lagesbild_geo/publish/utility.py on the exact ones.
+CREATE OR REPLACE FUNCTION publish._situation_last4(unit text, population integer,
+                                                    n numeric, d numeric, w bigint)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN w = 0 THEN NULL
+            WHEN unit = 'share' THEN CASE WHEN d > 0 THEN round(100.0 * n / d, 1) END
+            WHEN unit = 'rate_per_1000' THEN CASE WHEN population > 0
+                 THEN round(1000.0 * n / population, 2) END
+            ELSE n END;
+
+CREATE OR REPLACE FUNCTION publish._situation_prev12_mean(unit text, population integer,
+                                                          n numeric, d numeric, w bigint)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN w = 0 THEN NULL
+            WHEN unit = 'share' THEN CASE WHEN d > 0 THEN round(100.0 * n / d, 1) END
+            WHEN unit = 'rate_per_1000' THEN CASE WHEN population > 0
+                 THEN round(1000.0 * n / w / population, 3) END
+            ELSE round(n / w, 2) END;
+
 -- The situation layer, computed from the published cells only (publish.observations): one
 -- feature per level-3 area; per indicator its own reference week (the newest week with
 -- published cells for that indicator, <id>_week), the four weeks up to it (last4) beside the
@@ -423,20 +445,9 @@ BEGIN
         LEFT JOIN sums s ON s.area_code = a.code AND s.indicator = i.id
     ), valued AS (
         SELECT p.*,
-               CASE WHEN p.w4 = 0 THEN NULL
-                    WHEN p.unit = 'share' THEN CASE WHEN p.d4 > 0
-                         THEN round(100.0 * p.n4 / p.d4, 1) END
-                    WHEN p.unit = 'rate_per_1000' THEN CASE WHEN p.population > 0
-                         THEN round(1000.0 * p.n4 / p.population, 2) END
-                    ELSE p.n4::numeric
-               END AS last4,
-               CASE WHEN p.w12 = 0 THEN NULL
-                    WHEN p.unit = 'share' THEN CASE WHEN p.d12 > 0
-                         THEN round(100.0 * p.n12 / p.d12, 1) END
-                    WHEN p.unit = 'rate_per_1000' THEN CASE WHEN p.population > 0
-                         THEN round(1000.0 * p.n12 / p.w12 / p.population, 3) END
-                    ELSE round(p.n12::numeric / p.w12, 2)
-               END AS prev12_mean,
+               publish._situation_last4(p.unit, p.population, p.n4, p.d4, p.w4) AS last4,
+               publish._situation_prev12_mean(p.unit, p.population, p.n12, p.d12, p.w12)
+                   AS prev12_mean,
                CASE WHEN p.w4 = 0 OR p.w12 = 0 OR NOT p.n12 > 0 THEN NULL
                     WHEN p.unit = 'share' THEN CASE WHEN p.d4 > 0 AND p.d12 > 0 THEN
                          round(100.0 * ((p.n4::numeric / p.d4) / (p.n12::numeric / p.d12)
