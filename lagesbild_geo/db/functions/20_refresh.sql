@@ -26,8 +26,9 @@
 -- denominator and both totals are kept; a piece without denominator is left out. The pieces
 -- carry no weekday/hour breakdown (it cannot be apportioned bin by bin and stay consistent),
 -- so a published cell that holds any of them has none. An area the new layer keeps unchanged
--- (basis 'unchanged') is not apportioned: its cells are read as they are, breakdowns included. The result is suppressed by the same
--- rules as any cell, after the pieces are added to the current version's counts.
+-- (basis 'unchanged') is not apportioned: its cells are read as they are, breakdowns
+-- included. The result is protected like any cell, after the pieces are added to the
+-- current version's counts.
 CREATE OR REPLACE FUNCTION publish._place_observations(version integer) RETURNS regclass
 LANGUAGE plpgsql AS
 $$
@@ -284,24 +285,17 @@ BEGIN
            s.has_bins,
            CASE WHEN s.has_bins THEN CASE WHEN s.show_bins THEN 'published' ELSE 'protected'
            END END,
-           CASE WHEN s.show_bins THEN s.wd[1] END, CASE WHEN s.show_bins THEN s.wd[2] END,
-           CASE WHEN s.show_bins THEN s.wd[3] END, CASE WHEN s.show_bins THEN s.wd[4] END,
-           CASE WHEN s.show_bins THEN s.wd[5] END, CASE WHEN s.show_bins THEN s.wd[6] END,
-           CASE WHEN s.show_bins THEN s.wd[7] END,
-           CASE WHEN s.show_bins THEN s.hr[1] END, CASE WHEN s.show_bins THEN s.hr[2] END,
-           CASE WHEN s.show_bins THEN s.hr[3] END, CASE WHEN s.show_bins THEN s.hr[4] END,
-           CASE WHEN s.show_bins THEN s.hr[5] END, CASE WHEN s.show_bins THEN s.hr[6] END,
-           CASE WHEN s.show_bins THEN s.hr[7] END, CASE WHEN s.show_bins THEN s.hr[8] END,
-           CASE WHEN s.show_bins THEN s.hr[9] END, CASE WHEN s.show_bins THEN s.hr[10] END,
-           CASE WHEN s.show_bins THEN s.hr[11] END, CASE WHEN s.show_bins THEN s.hr[12] END,
-           CASE WHEN s.show_bins THEN s.hr[13] END, CASE WHEN s.show_bins THEN s.hr[14] END,
-           CASE WHEN s.show_bins THEN s.hr[15] END, CASE WHEN s.show_bins THEN s.hr[16] END,
-           CASE WHEN s.show_bins THEN s.hr[17] END, CASE WHEN s.show_bins THEN s.hr[18] END,
-           CASE WHEN s.show_bins THEN s.hr[19] END, CASE WHEN s.show_bins THEN s.hr[20] END,
-           CASE WHEN s.show_bins THEN s.hr[21] END, CASE WHEN s.show_bins THEN s.hr[22] END,
-           CASE WHEN s.show_bins THEN s.hr[23] END, CASE WHEN s.show_bins THEN s.hr[24] END,
+           s.wd_shown[1], s.wd_shown[2], s.wd_shown[3], s.wd_shown[4], s.wd_shown[5],
+           s.wd_shown[6], s.wd_shown[7], s.hr_shown[1], s.hr_shown[2], s.hr_shown[3],
+           s.hr_shown[4], s.hr_shown[5], s.hr_shown[6], s.hr_shown[7], s.hr_shown[8],
+           s.hr_shown[9], s.hr_shown[10], s.hr_shown[11], s.hr_shown[12], s.hr_shown[13],
+           s.hr_shown[14], s.hr_shown[15], s.hr_shown[16], s.hr_shown[17], s.hr_shown[18],
+           s.hr_shown[19], s.hr_shown[20], s.hr_shown[21], s.hr_shown[22], s.hr_shown[23],
+           s.hr_shown[24],
            s.geom, layer
-    FROM judged s;
+    FROM (SELECT j.*, CASE WHEN j.show_bins THEN j.wd END AS wd_shown,
+                 CASE WHEN j.show_bins THEN j.hr END AS hr_shown
+          FROM judged j) s;
     PERFORM publish._refresh_observation_counts(lo, hi);
 END
 $$;
