@@ -7,7 +7,8 @@ import time
 
 import click
 
-from lagesbild_geo.cli.common import connect, handle_errors
+from lagesbild_geo.cli.common import connect, handle_errors, settings_of
+from lagesbild_geo.db.connection import database_url
 from lagesbild_geo.errors import AuditFailedError
 
 
@@ -55,7 +56,7 @@ def audit_cmd(ctx, as_json, save, against, actors, solver) -> None:
     started = time.perf_counter()
     with connect(ctx) as conn:
         reading = reader.read_publication(conn)
-        analyses = _saved_analyses(conn, reading)
+        analyses = _saved_analyses(conn, database_url(settings_of(ctx)), reading)
     read_s = time.perf_counter() - started
     pubs = [reading.publication]
     if against:
@@ -127,7 +128,7 @@ def _print_table(rows, reading, pubs, against, read_s, solve_s, results) -> None
 _SAVED = {"hotspots": ("z", "p", "bin"), "trends": ("tau", "z", "p", "slope_per_week")}
 
 
-def _saved_analyses(conn, reading) -> dict:
+def _saved_analyses(conn, url: str, reading) -> dict:
     """Recompute every saved analysis run the public layers show (hotspots, trends) from the
     public cube, with its saved parameters (and seed), without saving: a result that is not
     what the public cells give would be a figure the audit has not seen, so it is a mismatch
@@ -135,7 +136,6 @@ def _saved_analyses(conn, reading) -> dict:
     recomputed: its cube is no longer the public one."""
     from lagesbild_geo.analysis import run as analysis
 
-    url = conn.info.dsn if conn.info.password is None else None
     counts = {"same": 0, "earlier": 0}
     # saving a run moves the publication's version too (its ETag), so "made on this
     # publication" is: after the last refresh, which is what changes the figures
@@ -150,7 +150,7 @@ def _saved_analyses(conn, reading) -> dict:
                 counts["earlier"] += 1
                 continue
             params = dict(provenance["parameters"], publish=False)
-            result = analysis.run(url or _conninfo(conn), process, params)
+            result = analysis.run(url, process, params)
             fresh = {
                 f"{f['properties']['area_code']}:{f['properties']['indicator']}": f["properties"]
                 for f in result["features"]
@@ -179,10 +179,3 @@ def _same(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(a)))
-
-
-def _conninfo(conn) -> str:
-    """The connection string of ``conn``, password included (psycopg hides it in ``dsn``)."""
-    params = conn.info.get_parameters()
-    params["password"] = conn.info.password
-    return " ".join(f"{k}={v}" for k, v in params.items() if v)
