@@ -13,7 +13,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 gdal-bin
   libjs-leaflet libjs-leaflet.markercluster libjs-bootstrap5)
 # The tests also drive a real browser over the HTML pages.
-[ "${1:-up}" = test ] && APT_PACKAGES+=(chromium)
+# and QGIS (python3-qgis, Debian's Python) opens the layers as a GIS user would.
+[ "${1:-up}" = test ] && APT_PACKAGES+=(chromium python3-qgis)
 
 install_system_packages() {
   local missing=()

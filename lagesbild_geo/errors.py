@@ -91,6 +91,37 @@ class DatabaseUnavailableError(LagesbildError):
         super().__init__(message or self.default_message, *args)
 
 
+class AuthenticationError(LagesbildError):
+    """Credentials that were sent but are not valid: an unknown, expired, revoked or forged
+    key or token (never treated as anonymous). Says which scheme, never why in detail."""
+
+    http_status = 401
+    ogc_code = "Unauthorized"
+    exit_code = 7
+    headers = (("WWW-Authenticate", 'Bearer realm="lagesbild", ApiKey realm="lagesbild"'),)
+
+
+class ForbiddenError(LagesbildError):
+    """A valid caller asking for what its role may not do (an actor approving, the public
+    posting a delivery without credentials is a 401 instead)."""
+
+    http_status = 403
+    ogc_code = "Forbidden"
+    exit_code = 7
+
+
+class TooManyRequestsError(LagesbildError):
+    """A caller's (or the server's) bound on stored jobs or their disk use is reached."""
+
+    http_status = 429
+    ogc_code = "TooManyRequests"
+    exit_code = 8
+
+    def __init__(self, message: str, retry_after_s: int = 60):
+        super().__init__(message)
+        self.headers = (("Retry-After", str(int(retry_after_s))),)
+
+
 class AuditFailedError(LagesbildError):
     """The attacker's audit found a figure recovered or narrowed below the protection
     interval, or a public figure not derived from the published cells (``lagesbild audit``).

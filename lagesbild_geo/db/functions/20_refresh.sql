@@ -400,6 +400,15 @@ BEGIN
         IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lagesbild_reader') THEN
             GRANT SELECT ON publish.situation TO lagesbild_reader;
         END IF;
+        -- every role that reads or rebuilds it (functions/90_access.sql), whoever made it
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lagesbild_publisher') THEN
+            GRANT SELECT ON publish.situation TO lagesbild_actor, lagesbild_reviewer,
+                                                lagesbild_analyst, lagesbild_admin,
+                                                lagesbild_jobs;
+            IF current_user <> 'lagesbild_publisher' THEN
+                ALTER TABLE publish.situation OWNER TO lagesbild_publisher;
+            END IF;
+        END IF;
     END IF;
     DELETE FROM publish.situation;
 
