@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_COUNT = 100_000
@@ -37,6 +37,10 @@ MAX_REFERENCE_LENGTH = 64
 the actor's own system: a police report number (``5000-K123456-26``, 15), a case number, a
 UUID (36); 64 leaves room for prefixes. Anything longer is text, not an id (and a 1 MB cell
 is refused without being scanned further than its length)."""
+
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                         "ES512", "EdDSA")  # fmt: skip
+"""The JWT signature algorithms a bearer token may use: public-key ones only."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,71 @@ class Settings(BaseSettings):
         description="Shared secret that lets a process execution save its run as the current "
         "hotspots or trends layer (publish: true).",
     )
+
+    # -- OpenID Connect (the municipality's identity provider; docs/access.md) ---------------
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The identity provider's issuer URL, exactly as in its tokens' iss claim "
+        "(Keycloak: https://HOST/realms/REALM; Entra ID: https://login.microsoftonline.com/"
+        "TENANT/v2.0). When unset, bearer tokens are refused (API keys still work).",
+    )
+    oidc_audience: str | None = Field(
+        default=None,
+        description="The aud value a token must carry to be accepted here (the client id or "
+        "application ID URI the provider issues tokens for); several separated by commas.",
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        description="The provider's JWKS (public signing keys). Default: jwks_uri of "
+        "ISSUER/.well-known/openid-configuration.",
+    )
+    oidc_role_claim: str = Field(
+        default="roles",
+        description="The claim holding the caller's roles at the provider: a name, or a dotted "
+        "path into nested claims (Keycloak realm roles: realm_access.roles).",
+    )
+    oidc_role_map: str = Field(
+        default="",
+        description="Provider role -> Lägesbild role (actor, reviewer, analyst, admin), as "
+        "'name=role' separated by commas, e.g. 'lagesbild-granskare=reviewer,"
+        "lagesbild-aktor=actor'. A token without a mapped role is refused.",
+    )
+    oidc_actor_claim: str = Field(
+        default="lagesbild_actor",
+        description="The claim naming the actor (its id in 'lagesbild actors list') that an "
+        "actor role's token speaks for.",
+    )
+    oidc_algorithms: str = Field(
+        default="RS256,ES256",
+        description="Signature algorithms accepted, separated by commas: asymmetric ones only "
+        f"({', '.join(ASYMMETRIC_ALGORITHMS)}); never none or HS*.",
+    )
+    oidc_leeway_s: int = Field(
+        default=30,
+        ge=0,
+        le=300,
+        description="Clock skew tolerated on exp and nbf, in seconds.",
+    )
+    oidc_jwks_cache_s: int = Field(
+        default=300,
+        ge=1,
+        description="How long the fetched signing keys are kept before they are fetched again; "
+        "a token naming an unknown key fetches them at once (at most every 30 s).",
+    )
+
+    @field_validator("oidc_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, value: str) -> str:
+        """A symmetric algorithm would let anyone holding the provider's public key (which is
+        public) sign tokens ("algorithm confusion"); ``none`` needs no key at all."""
+        names = [a.strip() for a in value.split(",") if a.strip()]
+        refused = [a for a in names if a not in ASYMMETRIC_ALGORITHMS]
+        if refused or not names:
+            raise ValueError(
+                f"LAGESBILD_OIDC_ALGORITHMS may name only {', '.join(ASYMMETRIC_ALGORITHMS)}; "
+                f"refused: {', '.join(refused) or 'an empty list'}"
+            )
+        return ",".join(names)
 
     def delivery_limits(self) -> DeliveryLimits:
         """What the ingest checks every delivery against (``ingest_file(limits=...)``)."""
