@@ -25,6 +25,7 @@ from lagesbild_geo.cli.deliveries import (
     review_group,
 )
 from lagesbild_geo.cli.demo import demo_cmd, up_cmd
+from lagesbild_geo.cli.keys import keys_group
 from lagesbild_geo.cli.serve import publish_group, serve_cmd
 from lagesbild_geo.settings import Settings
 
@@ -50,6 +51,7 @@ for command in (
     db_group,
     areas_group,
     actors_group,
+    keys_group,
     indicators_cmd,
     ingest_cmd,
     deliveries_group,
