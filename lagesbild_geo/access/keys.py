@@ -27,6 +27,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from lagesbild_geo.access.identity import ROLES, Identity
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import AuthenticationError, ConflictError, InputError, NotFoundError
 
 PREFIX = "lgb_"
@@ -188,10 +189,11 @@ def verify(conn: psycopg.Connection, plain: str) -> Identity:
     """
     key_id, digest = parse(plain)
     with conn.transaction():
-        status, role, actor_id, owner = conn.execute(
+        status, role, actor_id, owner = one(
+            conn,
             "SELECT status, role, actor_id, owner FROM lagesbild.authenticate_key(%s, %s)",
             (key_id, digest),
-        ).fetchone()
+        )
     if status != "ok":
         reason = {"revoked": "it has been revoked", "expired": "it has expired"}.get(
             status, "no such key"
