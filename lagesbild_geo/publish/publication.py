@@ -181,5 +181,3 @@ def read_extents(conn: psycopg.Connection) -> Extents:
 
 
 SWEDEN_BBOX = (10.03, 55.36, 24.17, 69.07)
-
-
