@@ -108,6 +108,7 @@ PRIVATE_CACHE = [("Cache-Control", "private, no-store"), ("Vary", VARY)]
 ROUTES = {
     "/deliveries": "lagesbild_geo.server.deliveries_api",
     "/granskning": "lagesbild_geo.server.granskning",
+    "/admin": "lagesbild_geo.server.admin_api",
 }
 
 
