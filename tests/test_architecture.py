@@ -72,6 +72,10 @@ ALLOWED: dict[str, set[str]] = {
     "disclosure": set(),
     # db: connections, the embedded cluster, migrations and repeatable SQL functions.
     "db": {*FOUNDATION},
+    # access: who is asking (identity, API keys, OpenID Connect tokens), the database
+    # session as the caller, the server's logins and the access log. Below the HTTP layer,
+    # so that the CLI (keys, the log) and the server share it.
+    "access": {*FOUNDATION, "db"},
     # store: the only writer to schema lagesbild (exact, restricted counts). It never imports
     # ingest: ingest -> store, so the store takes what the pipeline computed, not the reverse.
     "store": {*FOUNDATION, "db"},
@@ -86,10 +90,13 @@ ALLOWED: dict[str, set[str]] = {
     "analysis": {*FOUNDATION, "db", "stats", "publish"},
     # server: everything that imports pygeoapi or gunicorn. It serves the publication and
     # describes the processes (limits from analysis); the statistics go through analysis.
-    "server": {*FOUNDATION, "db", "publish", "analysis"},
+    # Deliveries over HTTP go through the same pipeline as the command line (ingest ->
+    # store), decisions through publish; the caller comes from access.
+    "server": {*FOUNDATION, "db", "access", "ingest", "store", "publish", "analysis"},
     # processes: thin pygeoapi adapters, loaded by pygeoapi by name from the configuration:
-    # they call analysis and use the server's error mapping and job manager glue.
-    "processes": {*FOUNDATION, "analysis", "server", "disclosure"},
+    # they call analysis and use the server's error mapping and job manager glue; the
+    # caller (whose job, which data) comes from access.
+    "processes": {*FOUNDATION, "access", "analysis", "server", "disclosure"},
     # demo: builds a demo history and loads it the way a real delivery travels: through
     # ingest/store (and publish to refresh), never by writing tables itself.
     "demo": {*FOUNDATION, "db", "ingest", "store", "publish"},
@@ -97,6 +104,7 @@ ALLOWED: dict[str, set[str]] = {
     # imports the CLI back.
     "cli": {
         *FOUNDATION,
+        "access",
         "db",
         "ingest",
         "store",

@@ -22,7 +22,9 @@ from tests.sources import REPO, area, relative, source_files, tree
 #: DDL, or a call of an SQL function that writes it). db/ applies migrations and the repeatable
 #: functions; jobs.* is written by pygeoapi's own job manager, so by none of our modules.
 WRITERS: dict[str, set[str]] = {
-    "lagesbild": {"store", "db"},
+    # access writes the credentials only (lagesbild.api_key; the access log is written by
+    # the SQL function lagesbild.log_access, from whichever stage acts)
+    "lagesbild": {"store", "db", "access"},
     "publish": {"publish", "db"},
     "jobs": {"db"},
 }

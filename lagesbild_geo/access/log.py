@@ -8,6 +8,7 @@ admin (``GET /admin/access-log``) and on the server (``lagesbild access-log``).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import psycopg
@@ -30,7 +31,8 @@ def read(
 ) -> list[dict]:
     """Entries, newest first, at or after ``since`` and before ``until``, with the columns of
     ``equal`` (names from :data:`FILTERS`) equal to its values."""
-    where, params = ["true"], []
+    where: list[str] = ["true"]
+    params: list[object] = []
     if since is not None:
         where.append("at >= %s")
         params.append(since)
@@ -48,3 +50,23 @@ def read(
         [*params, min(limit, MAX_ROWS), offset],
     ).fetchall()
     return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
+
+
+def write(
+    conn: psycopg.Connection,
+    action: str,
+    object_type: str | None,
+    object_id: str | int | None,
+    detail: dict | None = None,
+) -> None:
+    """One entry, in ``conn``'s transaction: who (from the transaction's settings, see
+    :mod:`lagesbild_geo.access.session`), what, which object; the time is the database's."""
+    conn.execute(
+        "SELECT lagesbild.log_access(%s, %s, %s, %s::jsonb)",
+        (
+            action,
+            object_type,
+            None if object_id is None else str(object_id),
+            json.dumps(detail or {}, default=str),
+        ),
+    )

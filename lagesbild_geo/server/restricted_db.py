@@ -15,12 +15,12 @@ and the request answered with the error table's 503; the next one reconnects.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Iterator
 
 import psycopg
 
+from lagesbild_geo.access import log as access_log
 from lagesbild_geo.access import session
 from lagesbild_geo.access.identity import Identity
 from lagesbild_geo.db.connection import connection_lost
@@ -105,14 +105,5 @@ def log(
     object_id: str | int | None,
     detail: dict | None = None,
 ) -> None:
-    """One row of the access log, in the caller's transaction (``lagesbild.log_access``):
-    who (from the transaction's settings), what, which object, and when."""
-    conn.execute(
-        "SELECT lagesbild.log_access(%s, %s, %s, %s::jsonb)",
-        (
-            action,
-            object_type,
-            None if object_id is None else str(object_id),
-            json.dumps(detail or {}, default=str),
-        ),
-    )
+    """One row of the access log in the caller's transaction (:func:`.access.log.write`)."""
+    access_log.write(conn, action, object_type, object_id, detail)
