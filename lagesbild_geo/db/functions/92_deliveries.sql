@@ -8,6 +8,43 @@
 -- municipality's to read. The store (lagesbild_geo/store/deliveries.py) calls it for every
 -- event delivery, from the CLI (as the owner) and from the server (as lagesbild_actor).
 
+-- The store writes a delivery's cells before its row (migration 0005: the row's first and
+-- last week are those of the cells as written), so migration 0020's actor policy on
+-- observation, which asks for the actor's own delivery row, would refuse the cells and hide
+-- them from the repeat checks that read them back. The cells of the delivery being written are
+-- allowed too: the id this session last drew from the delivery sequence while no delivery has
+-- it. A sequence never hands an id out twice, so no other actor can be writing, or later own,
+-- that delivery. (The policy is altered here, after the function it calls; ALTER POLICY to
+-- the same expressions changes nothing.)
+CREATE OR REPLACE FUNCTION lagesbild.delivery_in_writing() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    drawn bigint;
+BEGIN
+    BEGIN
+        drawn := currval('lagesbild.delivery_id_seq');
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN  -- no id drawn in this session
+        RETURN NULL;
+    END;
+    IF EXISTS (SELECT 1 FROM lagesbild.delivery WHERE id = drawn) THEN
+        RETURN NULL;  -- written already: the own-delivery rule decides
+    END IF;
+    RETURN drawn;
+END
+$$;
+REVOKE ALL ON FUNCTION lagesbild.delivery_in_writing() FROM PUBLIC;
+
+-- The scalar subquery makes the function an init plan: called once per statement, not per row.
+ALTER POLICY actor_own ON lagesbild.observation
+    USING (delivery_id = (SELECT lagesbild.delivery_in_writing())
+           OR EXISTS (SELECT 1 FROM lagesbild.delivery d
+                      WHERE d.id = delivery_id AND d.actor_id = lagesbild.current_actor()))
+    WITH CHECK (delivery_id = (SELECT lagesbild.delivery_in_writing())
+                OR EXISTS (SELECT 1 FROM lagesbild.delivery d
+                           WHERE d.id = delivery_id
+                             AND d.actor_id = lagesbild.current_actor()));
+
 -- Other actors' pending or approved event deliveries covering some of the same weeks.
 CREATE OR REPLACE FUNCTION lagesbild._other_event_deliveries(new_id bigint)
 RETURNS TABLE (id bigint)
@@ -74,6 +111,11 @@ BEGIN
         GRANT EXECUTE ON FUNCTION lagesbild.flag_double_reports(bigint),
                                   lagesbild.delivery_in_writing()
             TO lagesbild_actor;
+        -- 90_access.sql gives the publisher every function of the schema; it needs neither
+        REVOKE EXECUTE ON FUNCTION lagesbild.flag_double_reports(bigint),
+                                   lagesbild.delivery_in_writing(),
+                                   lagesbild._other_event_deliveries(bigint)
+            FROM lagesbild_publisher;
     END IF;
 END
 $$;
