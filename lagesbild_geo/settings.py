@@ -164,6 +164,14 @@ class Settings(BaseSettings):
         "hotspots or trends layer (publish: true).",
     )
 
+    # -- deliveries over HTTP (POST /deliveries) --
+    max_delivery_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        gt=0,
+        description="Largest delivery file accepted by POST /deliveries, in bytes; a larger "
+        "body is answered with 413 before it is read.",
+    )
+
     def delivery_limits(self) -> DeliveryLimits:
         """What the ingest checks every delivery against (``ingest_file(limits=...)``)."""
         return DeliveryLimits(self.max_count, self.earliest_date, self.max_reference_length)
