@@ -212,9 +212,8 @@ def _create(environ, identity: Identity, settings: Settings) -> Response:
 
 
 def _delivery_options(options: dict[str, str]) -> dict[str, Any]:
-    replaces = options.get("replaces") or None
-    if replaces is not None:
-        replaces = _delivery_id(replaces, "replaces")
+    given = options.get("replaces") or None
+    replaces = None if given is None else _delivery_id(given, "Parameter replaces")
     flag = (options.get("allow_unplaced") or "false").strip().lower()
     if flag not in ("true", "false", "1", "0", "yes", "no"):
         raise InputError("Parameter allow_unplaced must be true or false")

@@ -13,7 +13,7 @@ import copy
 from typing import Any
 
 TAG = "deliveries"
-SECURITY = [{"ApiKey": []}, {"BearerJWT": []}]
+SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"BearerJWT": []}]
 SCHEMES = {
     "ApiKey": {
         "type": "apiKey",
