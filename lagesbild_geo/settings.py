@@ -168,6 +168,14 @@ class Settings(BaseSettings):
         "hotspots or trends layer (publish: true).",
     )
 
+    # -- deliveries over HTTP (POST /deliveries) ---------------------------------------------
+    max_delivery_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        gt=0,
+        description="Largest delivery file accepted by POST /deliveries, in bytes; a larger "
+        "body is answered with 413 before it is read.",
+    )
+
     # -- OpenID Connect (the municipality's identity provider; docs/access.md) ---------------
     oidc_issuer: str | None = Field(
         default=None,

@@ -10,6 +10,8 @@ a review.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import psycopg
 
 from lagesbild_geo.db.connection import one
@@ -26,11 +28,15 @@ def change_status(
     reason: str | None = None,
     actor_id: str | None = None,
     k: int | None = None,
+    before_refresh: Callable[[psycopg.Connection], None] | None = None,
 ) -> str:
     """Approve, reject or withdraw a delivery and republish what it changed; return its status.
 
     ``k`` is the suppression threshold (``None``: the k of the last publication). The rules of
     who may do what, and from which status, are ``store.review.set_status``'s.
+    ``before_refresh`` runs in the transaction just before the rebuild: the server takes the
+    publisher's role there (``SET LOCAL ROLE lagesbild_publisher``), since the reviewer or actor
+    who decided may not read the approved data nor write schema publish.
     """
     with conn.transaction():
         change = set_status(
@@ -50,5 +56,7 @@ def change_status(
             # Only the cells these deliveries are part of change: their weeks, indicators
             # and actor kind (the other cells' contributions, and so their keys, are as they
             # were).
+            if before_refresh is not None:
+                before_refresh(conn)
             refresh(conn, k, lo=lo, hi=hi, indicators=inds, actor_kinds=kinds)
     return change.status

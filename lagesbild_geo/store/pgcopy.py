@@ -35,6 +35,11 @@ COPY_OBSERVATIONS = (
     + ", ".join("indicator_id" if c == "indicator" else c for c in _COPY_COLUMNS)
     + ") FROM STDIN WITH (FORMAT binary)"
 )
+#: The same rows into the temporary table a caller under row-level security copies into
+#: (``deliveries._write_cells``).
+COPY_OBSERVATIONS_STAGED = COPY_OBSERVATIONS.replace(
+    "lagesbild.observation", "pg_temp.observation_in"
+)
 #: Rows encoded and sent at a time: the server inserts one block while the next is encoded.
 COPY_BLOCK_ROWS = 32_768
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
