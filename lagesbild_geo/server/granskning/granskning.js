@@ -19,9 +19,12 @@
     "/ Wrong key: unknown, expired or revoked.";
   const UNREACHABLE =
     "Tjänsten svarar inte. Försök igen om en stund. / The service does not answer.";
-  const DECISIONS = {
+  const STATUSES = {
+    pending: "Väntar på granskning / pending",
     approved: "Godkänd / approved",
     rejected: "Avvisad / rejected",
+    withdrawn: "Återkallad av aktören / withdrawn",
+    replaced: "Ersatt av en rättelse / replaced",
   };
 
   const $ = (id) => document.getElementById(id);
@@ -285,7 +288,7 @@
         kindCell(d.actor_kind),
         fileButton(d),
         cell("td", weeks(d)),
-        cell("td", DECISIONS[d.status] || d.status),
+        cell("td", STATUSES[d.status] || d.status),
         cell("td", d.reviewed_by),
         cell("td", when(d.reviewed_at)),
         cell("td", d.review_reason)
@@ -313,7 +316,7 @@
     opener = button;
     $("detail-title").textContent = `Leverans ${d.id}: ${d.file_name}`;
     facts($("detail-facts"), [
-      ["Status", "Status", DECISIONS[d.status] || d.status],
+      ["Status", "Status", STATUSES[d.status] || d.status],
       ["Aktör", "Actor", d.actor_id],
       ["Aktörstyp", "Actor kind", actorKinds[d.actor_kind]?.sv || d.actor_kind],
       ["Mottagen", "Received", when(d.received_at)],
@@ -380,11 +383,17 @@
     try {
       const d = await call("POST", `${deliveryPath(id)}/${action}`, body);
       close();
-      announce(`Leverans ${id}: ${DECISIONS[d.status] || d.status}.`);
+      announce(`Leverans ${id}: ${STATUSES[d.status] || d.status}.`);
       await refresh();
       $("tab-pending").focus();
     } catch (error) {
       fail(error);
+      // Refused: show what is true now. A conflict (another reviewer decided first) leaves
+      // nothing to decide here; any other refusal keeps the reason typed.
+      if (error.status !== 401 && error.status !== 403) {
+        if (error.status === 409) close();
+        await refresh().catch(fail);
+      }
     } finally {
       $("approve").disabled = false;
       $("reject").disabled = $("reason").value.trim() === "";
