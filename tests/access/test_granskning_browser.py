@@ -90,12 +90,18 @@ def test_the_identity_says_who_may_review():
 
 
 @pytest.fixture(scope="module")
-def service(pg_server, tmp_path_factory):
+def server(pg_server, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("granskning-server")
     with serving_with_audiences(
         pg_server, "granskning_browser", data_dir, password="granskning-pw"
     ) as srv:
-        yield {**srv, **_deliveries(srv)}
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def service(server):
+    """The server with the deliveries of this module's story (:func:`_deliveries`)."""
+    return {**server, **_deliveries(server)}
 
 
 def _deliver(srv, audience: str, name: str, rows: list[tuple]) -> dict:
@@ -178,9 +184,9 @@ def _only_the_service(page, url: str) -> None:
 
 @pytest.mark.server
 @pytest.mark.parametrize("audience", ["actor_a", "analyst"])
-def test_a_key_that_is_not_a_reviewers_sees_no_data(service, browser, audience):
-    page = _page(browser, service["url"])
-    _login(page, service["keys"][audience])
+def test_a_key_that_is_not_a_reviewers_sees_no_data(server, browser, audience):
+    page = _page(browser, server["url"])
+    _login(page, server["keys"][audience])
     alert = page.get_by_role("alert")
     alert.wait_for()
     assert NOT_A_REVIEWER in alert.inner_text()
@@ -188,7 +194,7 @@ def test_a_key_that_is_not_a_reviewers_sees_no_data(service, browser, audience):
     assert page.locator("#pending-rows tr").count() == 0
     assert not [u for u in page.seen if "/deliveries" in u]  # asked who, never for data
     assert page.evaluate("sessionStorage.length") == 0  # the key is forgotten
-    _only_the_service(page, service["url"])
+    _only_the_service(page, server["url"])
     assert page.errors == [], page.errors
 
 
