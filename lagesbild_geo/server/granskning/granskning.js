@@ -202,10 +202,10 @@
     return `${value.length}: ${names.join(", ")}`;
   }
 
+  // A list item carries the count (its double_reports are left empty); a document both.
   function flagCount(d) {
-    if (Array.isArray(d.double_reports)) return d.double_reports.length;
-    if (typeof d.double_reports === "number") return d.double_reports;
     if (typeof d.double_report_count === "number") return d.double_report_count;
+    if (Array.isArray(d.double_reports)) return d.double_reports.length;
     return null;
   }
 
