@@ -71,6 +71,17 @@ class ConflictError(LagesbildError):
     exit_code = 4
 
 
+class MethodNotAllowedError(InputError):
+    """A method the resource does not answer (a POST to a page, a DELETE of the log)."""
+
+    http_status = 405
+    ogc_code = "MethodNotAllowed"
+
+    def __init__(self, message: str, allowed: str):
+        super().__init__(message)
+        self.headers = (("Allow", allowed),)
+
+
 class DatabaseUnavailableError(LagesbildError):
     """PostgreSQL cannot be reached right now; retrying later may succeed.
 

@@ -48,7 +48,13 @@ class Authenticator:
         if getattr(settings, "oidc_issuer", None):
             from lagesbild_geo.access.oidc import Validator
 
-            self.validator = Validator(settings)
+            self.validator = Validator(settings, actor_exists=self._actor_exists)
+
+    def _actor_exists(self, actor_id: str) -> bool:
+        """Whether an actor token's actor is registered (``lagesbild.actor_exists``)."""
+        with self.connect() as conn:
+            row = conn.execute("SELECT lagesbild.actor_exists(%s)", (actor_id,)).fetchone()
+        return bool(row and row[0])
 
     def identify(self, environ) -> Identity:
         client = str(environ.get("REMOTE_ADDR") or "")

@@ -41,7 +41,7 @@ import yaml
 from lagesbild_geo.access import logins
 from lagesbild_geo.db.connection import connect, database_url
 from lagesbild_geo.publish import publication as publish
-from lagesbild_geo.server import patches, provider
+from lagesbild_geo.server import openapi_extra, patches, provider
 from lagesbild_geo.server.webassets import local_web_assets
 from lagesbild_geo.settings import Settings
 
@@ -149,7 +149,13 @@ def prepare(settings: Settings) -> dict[str, str]:
 
     from pygeoapi.openapi import generate_openapi_document
 
-    openapi_path.write_text(generate_openapi_document(config_path, "yaml"), encoding="utf-8")
+    # pygeoapi's document, with the service's own resources (deliveries, decisions) and the
+    # two ways to authenticate added
+    document = yaml.safe_load(generate_openapi_document(config_path, "yaml"))
+    openapi_path.write_text(
+        yaml.safe_dump(openapi_extra.add_paths(document), allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
     provider.forget_engines()
     patches.forget_pygeoapi_engines()
     return env

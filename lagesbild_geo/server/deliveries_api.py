@@ -24,7 +24,6 @@ import json
 import logging
 import re
 import tempfile
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -36,12 +35,14 @@ from lagesbild_geo.errors import (
     ForbiddenError,
     InputError,
     LagesbildError,
+    MethodNotAllowedError,
     NotFoundError,
     error_response,
     log_error,
 )
 from lagesbild_geo.server import restricted_db, uploads
 from lagesbild_geo.server.delivery_documents import MAX_ID, deliveries
+from lagesbild_geo.server.resources import document
 from lagesbild_geo.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
@@ -299,12 +300,11 @@ def _query(environ) -> dict[str, str]:
 
 
 def _method_not_allowed(method: str, allowed: tuple[str, ...]) -> Response:
-    body = {
-        "code": "MethodNotAllowed",
-        "type": "MethodNotAllowed",
-        "description": f"{method} is not allowed here; use {' or '.join(allowed)}",
-    }
-    return _json(405, body, [("Allow", ", ".join(allowed))])
+    return _error(
+        MethodNotAllowedError(
+            f"{method} is not allowed here; use {' or '.join(allowed)}", ", ".join(allowed)
+        )
+    )
 
 
 def _error(exc: LagesbildError, problems=None) -> Response:
@@ -321,14 +321,4 @@ def _error(exc: LagesbildError, problems=None) -> Response:
     return _json(response.status, body, list(response.headers))
 
 
-def _json(status: int, body: dict, headers: list[tuple[str, str]] | None = None) -> Response:
-    data = json.dumps(body, ensure_ascii=False, default=str).encode()
-    return (
-        f"{status} {HTTPStatus(status).phrase}",
-        [
-            ("Content-Type", "application/json; charset=utf-8"),
-            ("Content-Length", str(len(data))),
-            *(headers or []),
-        ],
-        [data],
-    )
+_json = document

@@ -29,8 +29,8 @@ from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.errors import (
     AuthenticationError,
     ForbiddenError,
-    InputError,
     LagesbildError,
+    MethodNotAllowedError,
     NotFoundError,
 )
 from lagesbild_geo.server.errors import wsgi_error
@@ -84,7 +84,9 @@ def _answer(path: str, method: str, environ, identity: Identity):
             f"(granskningssidan finns på {PREFIX}/)."
         )
     if method not in ("GET", "HEAD"):
-        raise MethodNotAllowedError(f"{path} answers GET only; decisions go to /deliveries.")
+        raise MethodNotAllowedError(
+            f"{path} answers GET only; decisions go to /deliveries.", "GET, HEAD"
+        )
     if name == "":
         # The page's links are relative (so that it works behind a proxy's path prefix too):
         # they need the trailing slash.
@@ -130,14 +132,6 @@ def _identity(identity: Identity):
         ],
         [body],
     )
-
-
-class MethodNotAllowedError(InputError):
-    """A POST (or another method) to the page: it only serves files."""
-
-    http_status = 405
-    ogc_code = "MethodNotAllowed"
-    headers = (("Allow", "GET, HEAD"),)
 
 
 @cache

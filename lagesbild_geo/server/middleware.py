@@ -107,6 +107,7 @@ PRIVATE_CACHE = [("Cache-Control", "private, no-store"), ("Vary", VARY)]
 #: ``handle(environ, identity) -> (status, headers, body)``.
 ROUTES = {
     "/deliveries": "lagesbild_geo.server.deliveries_api",
+    "/review": "lagesbild_geo.server.deliveries_api",
     "/granskning": "lagesbild_geo.server.granskning",
     "/admin": "lagesbild_geo.server.admin_api",
 }

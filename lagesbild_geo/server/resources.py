@@ -20,6 +20,7 @@ from lagesbild_geo.errors import (
     ForbiddenError,
     InputError,
     LagesbildError,
+    MethodNotAllowedError,
     NotFoundError,
 )
 from lagesbild_geo.server import checks
@@ -77,10 +78,7 @@ def json_body(environ, what: str) -> dict:
 
 
 def method_not_allowed(allowed: str) -> Response:
-    status, headers, body = wsgi_error(
-        InputError(f"Method not allowed here; use {allowed}.")  # the body says which
-    )
-    return "405 Method Not Allowed", [*headers, ("Allow", allowed)], body
+    return wsgi_error(MethodNotAllowedError(f"Method not allowed here; use {allowed}.", allowed))
 
 
 def not_found(path: str) -> NotFoundError:

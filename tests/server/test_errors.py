@@ -32,6 +32,7 @@ from lagesbild_geo.errors import (
     ForbiddenError,
     InputError,
     LagesbildError,
+    MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
     Problem,
@@ -68,6 +69,7 @@ TABLE = [
     (AuthenticationError, 401, "Unauthorized", 7),
     (ForbiddenError, 403, "Forbidden", 7),
     (TooManyRequestsError, 429, "TooManyRequests", 8),
+    (MethodNotAllowedError, 405, "MethodNotAllowed", 2),
 ]
 
 

@@ -1,6 +1,63 @@
--- The grants of the server's roles (migration 0020 makes the roles; docs/access.md says what
+-- The functions of the audiences (who is asking, the key check, the access log) and the
+-- grants of the server's roles (migration 0020 makes the roles; docs/access.md says what
 -- each may do). Repeatable: applied after every migration and function file, so a table or a
 -- function made later is covered; GRANT and REVOKE of what is already so change nothing.
+-- Who is asking, as the server put it into the transaction.
+CREATE OR REPLACE FUNCTION lagesbild.current_actor() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN nullif(current_setting('lagesbild.actor_id', true), '');
+CREATE OR REPLACE FUNCTION lagesbild.current_principal() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN coalesce(nullif(current_setting('lagesbild.principal', true), ''), session_user::text);
+
+-- A key presented by a caller: its holder when the secret matches and the key is live; the
+-- server's login role may call this and read nothing else of the table.
+CREATE OR REPLACE FUNCTION lagesbild.authenticate_key(key_id text, secret_hash bytea)
+RETURNS TABLE (status text, role text, actor_id text, owner text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k lagesbild.api_key;
+BEGIN
+    SELECT * INTO k FROM lagesbild.api_key WHERE id = key_id;
+    IF NOT FOUND OR k.secret_sha256 <> secret_hash THEN
+        RETURN QUERY SELECT 'unknown'::text, NULL::text, NULL::text, NULL::text;
+    ELSIF k.revoked_at IS NOT NULL THEN
+        RETURN QUERY SELECT 'revoked'::text, NULL::text, NULL::text, NULL::text;
+    ELSIF k.expires_at IS NOT NULL AND k.expires_at <= now() THEN
+        RETURN QUERY SELECT 'expired'::text, NULL::text, NULL::text, NULL::text;
+    ELSE
+        -- at most once a minute, so that a busy key does not write on every request
+        UPDATE lagesbild.api_key SET last_used_at = now()
+        WHERE id = key_id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
+        RETURN QUERY SELECT 'ok'::text, k.role, k.actor_id, k.owner;
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION lagesbild.authenticate_key(text, bytea) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION lagesbild.log_access(action text, object_type text, object_id text,
+                                     detail jsonb DEFAULT '{}'::jsonb)
+RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO lagesbild.access_log (principal, role, actor_id, action, object_type,
+                                      object_id, detail)
+    VALUES (lagesbild.current_principal(),
+            nullif(current_setting('lagesbild.role', true), ''),
+            lagesbild.current_actor(), action, object_type, object_id,
+            coalesce(detail, '{}'::jsonb))
+    RETURNING id
+$$;
+REVOKE ALL ON FUNCTION lagesbild.log_access(text, text, text, jsonb) FROM PUBLIC;
+
+-- Whether an actor is registered, for the server's login alone (an OpenID Connect token that
+-- names an actor: access/oidc.py), without reading the table.
+CREATE OR REPLACE FUNCTION lagesbild.actor_exists(actor_id text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT EXISTS (SELECT 1 FROM lagesbild.actor a WHERE a.id = $1) $$;
+REVOKE ALL ON FUNCTION lagesbild.actor_exists(text) FROM PUBLIC;
+
 DO $$
 BEGIN
     -- the public path reads the protected schema and nothing else
@@ -19,7 +76,8 @@ BEGIN
 
     -- the login role alone: check a presented key (USAGE reads no table)
     GRANT USAGE ON SCHEMA lagesbild TO lagesbild_server;
-    GRANT EXECUTE ON FUNCTION lagesbild.authenticate_key(text, bytea) TO lagesbild_server;
+    GRANT EXECUTE ON FUNCTION lagesbild.authenticate_key(text, bytea),
+                              lagesbild.actor_exists(text) TO lagesbild_server;
     GRANT USAGE ON SCHEMA lagesbild, publish, restricted
         TO lagesbild_actor, lagesbild_reviewer, lagesbild_analyst, lagesbild_admin;
     GRANT SELECT ON ALL TABLES IN SCHEMA publish
@@ -56,7 +114,8 @@ BEGIN
     GRANT ALL ON ALL TABLES IN SCHEMA publish TO lagesbild_publisher;
     GRANT USAGE ON ALL SEQUENCES IN SCHEMA publish TO lagesbild_publisher;
     GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA publish, lagesbild TO lagesbild_publisher;
-    REVOKE EXECUTE ON FUNCTION lagesbild.authenticate_key(text, bytea) FROM lagesbild_publisher;
+    REVOKE EXECUTE ON FUNCTION lagesbild.authenticate_key(text, bytea),
+                               lagesbild.actor_exists(text) FROM lagesbild_publisher;
     GRANT CREATE ON SCHEMA publish TO lagesbild_publisher;  -- the refresh remakes the situation
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO lagesbild_publisher, lagesbild_actor',
                    current_database());

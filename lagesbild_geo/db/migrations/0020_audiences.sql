@@ -43,13 +43,6 @@ EXCEPTION WHEN insufficient_privilege THEN
 END
 $$;
 
--- Who is asking, as the server put it into the transaction.
-CREATE FUNCTION lagesbild.current_actor() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN nullif(current_setting('lagesbild.actor_id', true), '');
-CREATE FUNCTION lagesbild.current_principal() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-RETURN coalesce(nullif(current_setting('lagesbild.principal', true), ''), session_user::text);
 
 -- API keys: only a hash of the secret part is kept (a key has 256 random bits, so a plain
 -- SHA-256 is as good as a slow hash here). The id is the key's public part (lgb_<id>_<secret>).
@@ -68,35 +61,13 @@ CREATE TABLE lagesbild.api_key (
     CHECK ((role = 'actor') = (actor_id IS NOT NULL))
 );
 
--- A key presented by a caller: its holder when the secret matches and the key is live; the
--- server's login role may call this and read nothing else of the table.
-CREATE FUNCTION lagesbild.authenticate_key(key_id text, secret_hash bytea)
-RETURNS TABLE (status text, role text, actor_id text, owner text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    k lagesbild.api_key;
-BEGIN
-    SELECT * INTO k FROM lagesbild.api_key WHERE id = key_id;
-    IF NOT FOUND OR k.secret_sha256 <> secret_hash THEN
-        RETURN QUERY SELECT 'unknown'::text, NULL::text, NULL::text, NULL::text;
-    ELSIF k.revoked_at IS NOT NULL THEN
-        RETURN QUERY SELECT 'revoked'::text, NULL::text, NULL::text, NULL::text;
-    ELSIF k.expires_at IS NOT NULL AND k.expires_at <= now() THEN
-        RETURN QUERY SELECT 'expired'::text, NULL::text, NULL::text, NULL::text;
-    ELSE
-        -- at most once a minute, so that a busy key does not write on every request
-        UPDATE lagesbild.api_key SET last_used_at = now()
-        WHERE id = key_id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
-        RETURN QUERY SELECT 'ok'::text, k.role, k.actor_id, k.owner;
-    END IF;
-END
-$$;
-REVOKE ALL ON FUNCTION lagesbild.authenticate_key(text, bytea) FROM PUBLIC;
 
 -- The access log the huvudman can show: who did what to which object, and when. Written only
--- through log_access (SECURITY DEFINER, the caller taken from the transaction), never updated
--- or deleted by any server role; read by admin.
+-- through lagesbild.log_access (SECURITY DEFINER, the caller taken from the transaction;
+-- db/functions/90_access.sql), never updated or deleted by any server role; read by admin.
+-- The functions of this migration (the caller, the key check, the log) are defined in
+-- db/functions/90_access.sql, applied after the migrations: the policies below therefore
+-- read the caller's setting themselves.
 CREATE TABLE lagesbild.access_log (
     id          bigserial PRIMARY KEY,
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -111,20 +82,6 @@ CREATE TABLE lagesbild.access_log (
 CREATE INDEX access_log_at_idx ON lagesbild.access_log (at);
 CREATE INDEX access_log_principal_idx ON lagesbild.access_log (principal, at);
 
-CREATE FUNCTION lagesbild.log_access(action text, object_type text, object_id text,
-                                     detail jsonb DEFAULT '{}'::jsonb)
-RETURNS bigint
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-    INSERT INTO lagesbild.access_log (principal, role, actor_id, action, object_type,
-                                      object_id, detail)
-    VALUES (lagesbild.current_principal(),
-            nullif(current_setting('lagesbild.role', true), ''),
-            lagesbild.current_actor(), action, object_type, object_id,
-            coalesce(detail, '{}'::jsonb))
-    RETURNING id
-$$;
-REVOKE ALL ON FUNCTION lagesbild.log_access(text, text, text, jsonb) FROM PUBLIC;
 
 -- Jobs belong to their caller (processes/common.py JobManager).
 ALTER TABLE jobs.jobs ADD COLUMN owner text, ADD COLUMN bytes bigint NOT NULL DEFAULT 0;
@@ -144,35 +101,44 @@ ALTER TABLE lagesbild.api_key ENABLE ROW LEVEL SECURITY;
 ALTER TABLE lagesbild.access_log ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY actor_self ON lagesbild.actor TO lagesbild_actor
-    USING (id = lagesbild.current_actor());
+    USING (id = nullif(current_setting('lagesbild.actor_id', true), ''));
 CREATE POLICY municipality ON lagesbild.actor
-    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher USING (true) WITH CHECK (true);
+    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher
+    USING (true) WITH CHECK (true);
 
 CREATE POLICY actor_own ON lagesbild.delivery TO lagesbild_actor
-    USING (actor_id = lagesbild.current_actor())
-    WITH CHECK (actor_id = lagesbild.current_actor());
+    USING (actor_id = nullif(current_setting('lagesbild.actor_id', true), ''))
+    WITH CHECK (actor_id = nullif(current_setting('lagesbild.actor_id', true), ''));
 CREATE POLICY municipality ON lagesbild.delivery
-    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher USING (true) WITH CHECK (true);
+    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher
+    USING (true) WITH CHECK (true);
 
 CREATE POLICY actor_own ON lagesbild.observation TO lagesbild_actor
     USING (EXISTS (SELECT 1 FROM lagesbild.delivery d
-                   WHERE d.id = delivery_id AND d.actor_id = lagesbild.current_actor()))
+                   WHERE d.id = delivery_id
+                     AND d.actor_id = nullif(current_setting('lagesbild.actor_id', true), '')))
     WITH CHECK (EXISTS (SELECT 1 FROM lagesbild.delivery d
-                        WHERE d.id = delivery_id AND d.actor_id = lagesbild.current_actor()));
+                        WHERE d.id = delivery_id
+                          AND d.actor_id = nullif(current_setting('lagesbild.actor_id', true), '')));
 CREATE POLICY municipality ON lagesbild.observation
-    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher USING (true) WITH CHECK (true);
+    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher
+    USING (true) WITH CHECK (true);
 
 CREATE POLICY actor_own ON lagesbild.delivery_log TO lagesbild_actor
     USING (EXISTS (SELECT 1 FROM lagesbild.delivery d
-                   WHERE d.id = delivery_id AND d.actor_id = lagesbild.current_actor()))
+                   WHERE d.id = delivery_id
+                     AND d.actor_id = nullif(current_setting('lagesbild.actor_id', true), '')))
     WITH CHECK (EXISTS (SELECT 1 FROM lagesbild.delivery d
-                        WHERE d.id = delivery_id AND d.actor_id = lagesbild.current_actor()));
+                        WHERE d.id = delivery_id
+                          AND d.actor_id = nullif(current_setting('lagesbild.actor_id', true), '')));
 CREATE POLICY municipality ON lagesbild.delivery_log
-    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher USING (true) WITH CHECK (true);
+    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher
+    USING (true) WITH CHECK (true);
 
 -- A double report names another actor's delivery: the municipality's to see, not an actor's.
 CREATE POLICY municipality ON lagesbild.double_report
-    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher USING (true) WITH CHECK (true);
+    TO lagesbild_reviewer, lagesbild_analyst, lagesbild_admin, lagesbild_publisher
+    USING (true) WITH CHECK (true);
 
 CREATE POLICY admin ON lagesbild.api_key TO lagesbild_admin USING (true) WITH CHECK (true);
 CREATE POLICY admin ON lagesbild.access_log TO lagesbild_admin USING (true);
