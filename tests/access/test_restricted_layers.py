@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import pandas as pd
 import psycopg
 import pytest
+import requests
 
 from lagesbild_geo.access import session
 from lagesbild_geo.access.identity import Identity
@@ -191,3 +192,185 @@ def test_an_actor_without_its_identity_in_the_transaction_sees_nothing(history):
         conn.execute("SET LOCAL ROLE lagesbild_actor")
         assert conn.execute("SELECT count(*) FROM restricted.my_observations").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM restricted.my_deliveries").fetchone()[0] == 0
+
+
+# -- over HTTP, on a real server --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(pg_server, tmp_path_factory):
+    from tests.access_helpers import serving_with_audiences
+
+    data_dir = tmp_path_factory.mktemp("restricted-layers")
+    with serving_with_audiences(pg_server, "restricted_http", data_dir, password="rl-pw") as srv:
+        with psycopg.connect(srv["db"]) as conn:
+            srv["ids"] = dict(
+                conn.execute("SELECT file_name, id FROM lagesbild.delivery").fetchall()
+            )
+        yield srv
+
+
+def _get(server, path: str, who: str | None = None, **params):
+    headers = {"X-API-Key": server["keys"][who]} if who else {}
+    return requests.get(server["url"] + path, headers=headers, params=params, timeout=60)
+
+
+def _all_items(server, collection: str, who: str, **params) -> list[dict]:
+    """Every feature of a collection for ``who``, page by page."""
+    features: list[dict] = []
+    offset = 0
+    while True:
+        r = _get(server, f"/collections/{collection}/items", who, limit=1000, offset=offset,
+                 **params)  # fmt: skip
+        assert r.status_code == 200, r.text
+        page = r.json()["features"]
+        features += page
+        if len(page) < 1000:
+            return features
+        offset += 1000
+
+
+def test_http_an_actor_reads_its_own_exact_cells_and_never_another_actors(server):
+    a, b = server["actors"]["actor_a"], server["actors"]["actor_b"]
+    with psycopg.connect(server["db"]) as owner:
+        expected = _owner_cells(owner, a)
+        b_ids = set(_owner_cells(owner, b))
+    features = _all_items(server, "my-observations", "actor_a")
+    got = {
+        f["id"]: (f["properties"]["numerator"], f["properties"]["denominator"]) for f in features
+    }
+    assert got == expected
+    assert not got.keys() & b_ids
+    assert {f["properties"]["actor_id"] for f in features} == {a}
+    # every row has its area's geometry (the current layer has every area delivered)
+    assert all(f["geometry"]["type"] == "MultiPolygon" for f in features[:50])
+
+
+def test_http_an_actor_lists_its_own_deliveries(server):
+    a = server["actors"]["actor_a"]
+    with psycopg.connect(server["db"]) as owner:
+        expected = dict(
+            owner.execute(
+                "SELECT id, status FROM lagesbild.delivery WHERE actor_id = %s", (a,)
+            ).fetchall()
+        )
+    features = _all_items(server, "my-deliveries", "actor_a")
+    assert {f["id"]: f["properties"]["status"] for f in features} == expected
+
+
+def test_http_the_analyst_reads_the_exact_picture(server):
+    with psycopg.connect(server["db"]) as owner:
+        expected = dict(
+            owner.execute(
+                "SELECT o.area_code || ':' || to_char(o.week_start, 'IYYY-\"W\"IW') || ':'"
+                " || o.indicator_id || ':' || o.actor_kind, sum(o.numerator)"
+                " FROM lagesbild.approved_observation o GROUP BY 1"
+            ).fetchall()
+        )
+    features = _all_items(server, "exact-observations", "analyst")
+    assert {f["id"]: f["properties"]["numerator"] for f in features} == expected
+    assert "source_refs" not in features[0]["properties"]
+
+
+@pytest.mark.parametrize("collection", ["my-observations", "my-deliveries", "exact-observations"])
+@pytest.mark.parametrize("path", ["/items", "/items/1"])
+def test_http_the_public_is_asked_for_credentials(server, collection, path):
+    r = _get(server, f"/collections/{collection}{path}")
+    assert r.status_code == 401, r.text
+    assert "WWW-Authenticate" in r.headers
+    assert r.json()["code"] == "Unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("who", "collection"),
+    [
+        ("actor_a", "exact-observations"),
+        ("analyst", "my-observations"),
+        ("reviewer", "exact-observations"),
+        ("admin", "my-deliveries"),
+    ],
+)
+def test_http_a_role_without_the_layers_role_is_forbidden(server, who, collection):
+    for path in ("/items", "/items/1"):
+        r = _get(server, f"/collections/{collection}{path}", who)
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "Forbidden"
+
+
+def test_http_filters_sorts_and_ids_never_reach_another_actors_rows(server):
+    a, b = server["actors"]["actor_a"], server["actors"]["actor_b"]
+    with psycopg.connect(server["db"]) as owner:
+        b_delivery, b_cell = owner.execute(
+            "SELECT d.id, o.delivery_id || ':' || o.area_code || ':' || to_char(o.week_start,"
+            " 'IYYY-\"W\"IW') || ':' || o.indicator_id"
+            " FROM lagesbild.delivery d JOIN lagesbild.observation o ON o.delivery_id = d.id"
+            " WHERE d.actor_id = %s LIMIT 1",
+            (b,),
+        ).fetchone()
+    items = "/collections/my-observations/items"
+    for params in (
+        {"actor_id": b},
+        {"delivery_id": str(b_delivery)},
+        {"filter": f"actor_id = '{b}'"},
+        {"filter": f"delivery_id = {b_delivery} OR actor_id <> '{a}'"},
+        {"filter": f"id = '{b_cell}'"},
+    ):
+        r = _get(server, items, "actor_a", **params)
+        assert r.status_code == 200, (params, r.text)
+        assert r.json()["features"] == [], params
+    # sorted every way and with only the references: still A's rows only
+    for params in (
+        {"sortby": "-numerator", "limit": "1000"},
+        {"sortby": "actor_id", "properties": "source_refs,actor_id", "limit": "1000"},
+    ):
+        r = _get(server, items, "actor_a", **params)
+        assert r.status_code == 200, r.text
+        assert r.json()["features"]
+        assert all(f["id"].split(":")[0] != str(b_delivery) for f in r.json()["features"])
+    # B's cell and B's delivery by id: not there (404), exactly like an id that never was
+    assert _get(server, f"{items}/{b_cell}", "actor_a").status_code == 404
+    assert (
+        _get(server, f"/collections/my-deliveries/items/{b_delivery}", "actor_a").status_code == 404
+    )
+    assert _get(server, "/collections/my-deliveries/items/999999", "actor_a").status_code == 404
+    assert _get(server, f"{items}/{b_cell}", "actor_b").status_code == 200
+    # the analyst's layer names no actor and no reference to select by
+    r = _get(server, "/collections/exact-observations/items", "analyst",
+             properties="source_refs")  # fmt: skip
+    assert r.status_code == 400
+
+
+def test_http_an_actors_item_is_read_whole(server):
+    features = _all_items(server, "my-observations", "actor_a")
+    wanted = features[0]
+    r = _get(server, f"/collections/my-observations/items/{wanted['id']}", "actor_a")
+    assert r.status_code == 200, r.text
+    assert r.json()["properties"] == wanted["properties"]
+    assert r.json()["geometry"] == wanted["geometry"]
+
+
+def test_http_restricted_answers_are_private_and_every_read_is_logged(server):
+    with psycopg.connect(server["db"]) as owner:
+        before = owner.execute("SELECT max(id) FROM lagesbild.access_log").fetchone()[0] or 0
+    r = _get(server, "/collections/my-observations/items", "actor_a", limit="7")
+    assert r.status_code == 200
+    assert r.headers["Cache-Control"] == "private, no-store"
+    assert "X-API-Key" in r.headers["Vary"] and "ETag" not in r.headers
+    item = r.json()["features"][0]["id"]
+    assert _get(server, f"/collections/my-observations/items/{item}", "actor_a").ok
+    assert _get(server, "/collections/exact-observations/items", "analyst", limit="3").ok
+    with psycopg.connect(server["db"]) as owner:
+        rows = owner.execute(
+            "SELECT role, actor_id, action, object_type, object_id, detail"
+            " FROM lagesbild.access_log WHERE id > %s ORDER BY id",
+            (before,),
+        ).fetchall()
+    a = server["actors"]["actor_a"]
+    assert [r[:5] for r in rows] == [
+        ("actor", a, "layer.read", "collection", "my-observations"),
+        ("actor", a, "layer.read", "collection", "my-observations"),
+        ("analyst", None, "layer.read", "collection", "exact-observations"),
+    ]
+    assert rows[0][5] == {"items": 7}
+    assert rows[1][5] == {"items": 1, "id": item}
+    assert rows[2][5] == {"items": 3}
