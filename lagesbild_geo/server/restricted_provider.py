@@ -34,6 +34,7 @@ import logging
 from collections.abc import Iterator
 from contextvars import ContextVar
 from http import HTTPStatus
+from typing import cast
 
 import psycopg
 from pygeoapi.crs import CrsTransformSpec
@@ -64,6 +65,29 @@ AREA_CODE_COLUMN.update({"my_observations": "area_code", "exact_observations": "
 
 #: The access log's action for a read of a restricted layer (lagesbild.access_log).
 READ_ACTION = "layer.read"
+
+
+def restricted_collections(config: dict) -> dict[str, str]:
+    """Collection name -> table of every collection of pygeoapi's configuration that this
+    provider serves: the paths the middleware must never answer from a cache or with a
+    public validator (a public ``If-None-Match: *`` would otherwise get a 304 instead of the
+    401), and whose query parameters it checks against the view's columns.
+
+    >>> restricted_collections({"resources": {
+    ...     "observations": {"type": "collection", "providers": [{"type": "feature",
+    ...         "name": "lagesbild_geo.server.provider.PublishProvider", "table": "observations"}]},
+    ...     "my-deliveries": {"type": "collection", "providers": [{"type": "feature",
+    ...         "name": f"{__name__}.RestrictedProvider", "table": "my_deliveries"}]}}})
+    {'my-deliveries': 'my_deliveries'}
+    """
+    provider_name = f"{__name__}.{RestrictedProvider.__name__}"
+    return {
+        name: provider["table"]
+        for name, resource in config.get("resources", {}).items()
+        if resource.get("type") == "collection"
+        for provider in resource.get("providers", [])
+        if provider.get("name") == provider_name
+    }
 
 
 class AuthenticationRequiredError(ProviderGenericError):
@@ -146,7 +170,8 @@ class RestrictedProvider(PublishProvider):
         self.role = role
         #: the collection's name in the access log: the resource key of pygeoapi-config.yml
         self.collection = self.table.replace("_", "-")
-        self._read_engine = _CallerConnection(self)
+        # duck-typed: what PublishProvider's reads use of their engine (connect, dialect)
+        self._read_engine = _CallerConnection(self)  # type: ignore[assignment]
 
     def query(self, *args, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
         with self._as_caller() as conn:
@@ -208,7 +233,8 @@ class RestrictedProvider(PublishProvider):
         caller = self._caller()
         try:
             with _transaction_engine(self).connect() as conn, conn.begin():
-                driver = conn.connection.driver_connection
+                # the engine is postgresql+psycopg: the driver's connection is psycopg's
+                driver = cast(psycopg.Connection, conn.connection.driver_connection)
                 session.enter(driver, caller, self.role)
                 token = _TRANSACTION.set(conn)
                 try:

@@ -374,3 +374,30 @@ def test_http_restricted_answers_are_private_and_every_read_is_logged(server):
     assert rows[0][5] == {"items": 7}
     assert rows[1][5] == {"items": 1, "id": item}
     assert rows[2][5] == {"items": 3}
+
+
+def test_the_configured_restricted_collections_are_the_views_and_their_roles(pg_conn):
+    import yaml
+
+    from lagesbild_geo.server.restricted_provider import restricted_collections
+    from tests.conftest import REPO
+
+    config = yaml.safe_load((REPO / "pygeoapi-config.yml").read_text(encoding="utf-8"))
+    tables = restricted_collections(config)
+    assert tables == {
+        "my-observations": "my_observations",
+        "my-deliveries": "my_deliveries",
+        "exact-observations": "exact_observations",
+    }
+    for name, table in tables.items():
+        (provider,) = config["resources"][name]["providers"]
+        assert "temporal" not in config["resources"][name]["extents"]  # nothing of the data
+        group = f"lagesbild_{provider['role']}"
+        readable = pg_conn.execute(
+            "SELECT has_table_privilege(%s, %s, 'SELECT')", (group, f"restricted.{table}")
+        ).fetchone()[0]
+        assert readable, (name, group)
+        assert not pg_conn.execute(
+            "SELECT has_table_privilege('lagesbild_reader', %s, 'SELECT')", (f"restricted.{table}",)
+        ).fetchone()[0]
+        assert provider["data"]["user"] == "${LAGESBILD_SERVER_DB_USER:-lagesbild_server}"
