@@ -241,6 +241,11 @@ class PublishMiddleware:
         # A 503 of the provider or a process (pygeoapi sets no headers): the table's Retry-After.
         if status.startswith("503") and not any(h[0].lower() == "retry-after" for h in headers):
             headers = headers + list(DatabaseUnavailableError.headers)
+        # A 401 of a provider (a restricted layer asked for by the public): the challenge.
+        if status.startswith("401") and not any(
+            h[0].lower() == "www-authenticate" for h in headers
+        ):
+            headers = headers + list(AuthenticationError.headers)
         if status.startswith("200") and validators:
             names = {v[0].lower() for v in validators}
             headers = [h for h in headers if h[0].lower() not in names] + validators

@@ -1,0 +1,14 @@
+-- Who may read the restricted layers (migration 0025): the actor its own (the views are
+-- security_invoker, so the policies of migration 0020 keep it to its own rows), the analyst
+-- the exact joined picture. Repeatable, applied after 90_access.sql: no other role, the
+-- public path's reader least of all, is given anything in schema restricted.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lagesbild_actor') THEN
+        RETURN;
+    END IF;
+    REVOKE ALL ON ALL TABLES IN SCHEMA restricted FROM PUBLIC;
+    GRANT SELECT ON restricted.my_observations, restricted.my_deliveries TO lagesbild_actor;
+    GRANT SELECT ON restricted.exact_observations TO lagesbild_analyst;
+END
+$$;
