@@ -89,6 +89,8 @@ def refresh(
             )
         _write_ptable(conn, table)
         _protect_contributions(conn, table)
+        # the analyst's exact layer: the same cells without the noise
+        conn.execute("SELECT publish._refresh_exact(%s, %s, %s, %s)", (lo, hi, inds, kinds))
         (version,) = one(
             conn,
             "SELECT publish._refresh_finish(%s, %s, %s, %s, %s, %s, %s, %s)",

@@ -14,16 +14,16 @@ publication was built with the configured k (``publish.refresh``), then writes i
 
 **Hand-off variables.** pygeoapi reads its configuration in each worker, at import time, and
 resolves its ``${VAR}`` references from the environment; the workers are forked from the
-master. So :func:`prepare` hands the generated files over as environment variables, set in
-its own process and inherited by the workers: ``LAGESBILD_PUBLIC_DB_HOST`` / ``_PORT`` /
-``_NAME`` / ``_USER`` / ``_PASSWORD`` (the reader role's connection, from
-:func:`db_environment`), ``LAGESBILD_SERVER_DB_USER`` / ``_PASSWORD`` and
-``LAGESBILD_JOBS_DB_USER`` / ``_PASSWORD`` (the other two logins on the same database,
-:mod:`lagesbild_geo.access.logins`), ``LAGESBILD_QUERYABLES``, ``LAGESBILD_JOBS_DIR``,
+master. So :func:`prepare` hands the generated files over as environment variables, set in its
+own process and inherited by the workers: ``LAGESBILD_PUBLIC_DB_HOST`` / ``_PORT`` / ``_NAME``
+/ ``_USER`` / ``_PASSWORD`` (the reader role's connection, from :func:`db_environment`),
+``LAGESBILD_SERVER_DB_USER`` / ``_PASSWORD`` and ``LAGESBILD_JOBS_DB_USER`` / ``_PASSWORD``
+(the other two logins on the same database, :mod:`lagesbild_geo.access.logins`),
+``LAGESBILD_QUERYABLES``, ``LAGESBILD_RESTRICTED_COLLECTIONS``, ``LAGESBILD_JOBS_DIR``,
 ``PYGEOAPI_CONFIG`` and ``PYGEOAPI_OPENAPI``, plus ``LAGESBILD_SERVER_URL`` / ``_HOST`` /
-``_PORT`` with the effective values of those settings. They are written by :func:`prepare`,
-not set by a deployer (a deployer's settings are :class:`lagesbild_geo.settings.Settings`),
-and our code reads them in one function only: :func:`read_handoff`.
+``_PORT`` with the effective values of those settings. They are written by :func:`prepare`, not
+set by a deployer (a deployer's settings are :class:`lagesbild_geo.settings.Settings`), and our
+code reads them in one function only: :func:`read_handoff`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import yaml
 from lagesbild_geo.access import logins
 from lagesbild_geo.db.connection import connect, database_url
 from lagesbild_geo.publish import publication as publish
-from lagesbild_geo.server import openapi_extra, patches, provider
+from lagesbild_geo.server import openapi_extra, patches, provider, restricted_provider
 from lagesbild_geo.server.webassets import local_web_assets
 from lagesbild_geo.settings import Settings
 
@@ -113,7 +113,8 @@ def prepare(settings: Settings) -> dict[str, str]:
         server_url = logins.login_url(settings, "server", conn)
         jobs_url = logins.login_url(settings, "jobs", conn)
         extents = publish.read_extents(conn)
-        columns = _queryables(conn)
+        columns = _queryables(conn, "publish")
+        view_columns = _queryables(conn, "restricted")
 
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +132,9 @@ def prepare(settings: Settings) -> dict[str, str]:
         + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
         encoding="utf-8",
     )
+    # the restricted layers' parameters are checked like the public ones (by collection name)
+    restricted = restricted_provider.restricted_collections(config)
+    columns.update({name: view_columns.get(view, []) for name, view in restricted.items()})
     (data_dir / QUERYABLES_NAME).write_text(json.dumps(columns), encoding="utf-8")
 
     env = {
@@ -143,6 +147,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         "PYGEOAPI_CONFIG": str(config_path),
         "PYGEOAPI_OPENAPI": str(openapi_path),
         "LAGESBILD_QUERYABLES": str(data_dir / QUERYABLES_NAME),
+        "LAGESBILD_RESTRICTED_COLLECTIONS": ",".join(sorted(restricted)),
         "LAGESBILD_JOBS_DIR": str(jobs_dir),  # analysis jobs (pygeoapi-config.yml, manager)
     }
     os.environ.update(env)
@@ -161,11 +166,12 @@ def prepare(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _queryables(conn: psycopg.Connection) -> dict[str, list[str]]:
+def _queryables(conn: psycopg.Connection, schema: str) -> dict[str, list[str]]:
     rows = conn.execute(
         "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position)"
-        " FROM information_schema.columns WHERE table_schema = 'publish'"
-        " GROUP BY table_name"
+        " FROM information_schema.columns WHERE table_schema = %s"
+        " GROUP BY table_name",
+        (schema,),
     ).fetchall()
     return {table: columns for table, columns in rows}
 
@@ -178,6 +184,8 @@ class Handoff:
     queryables: dict[str, list[str]]
     #: The authenticated paths' login (``lagesbild_server``) on the same database.
     server_conninfo: str = ""
+    #: Collections of exact data (never cached, never a public validator).
+    restricted: frozenset[str] = frozenset()
 
 
 def read_handoff() -> Handoff:
@@ -198,4 +206,5 @@ def read_handoff() -> Handoff:
         application_name="lagesbild-serve-restricted",
     )
     queryables = json.loads(Path(env["LAGESBILD_QUERYABLES"]).read_text(encoding="utf-8"))
-    return Handoff(conninfo, queryables, server_conninfo)
+    restricted = frozenset(filter(None, env["LAGESBILD_RESTRICTED_COLLECTIONS"].split(",")))
+    return Handoff(conninfo, queryables, server_conninfo, restricted)

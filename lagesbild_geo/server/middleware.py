@@ -154,13 +154,21 @@ class PublishMiddleware:
     """WSGI middleware around pygeoapi: conditional requests, 503 and parameter checks."""
 
     def __init__(
-        self, app, state: StateReader, queryables: dict[str, list[str]], authenticator=None
+        self,
+        app,
+        state: StateReader,
+        queryables: dict[str, list[str]],
+        authenticator=None,
+        restricted: frozenset[str] = frozenset(),
     ):
         self.app = app
         self.state = state
         self.queryables = queryables
         #: :class:`~lagesbild_geo.access.authenticate.Authenticator`; None: everyone is public
         self.authenticator = authenticator
+        #: collections of exact data: never a cached answer or a public validator (a public
+        #: ``If-None-Match: *`` must get the 401, not a 304)
+        self.restricted = restricted
 
     def __call__(self, environ, start_response):
         status, headers, body = self.handle(environ)
@@ -209,6 +217,7 @@ class PublishMiddleware:
             method in ("GET", "HEAD")
             and not path.startswith(UNCACHED_PREFIXES)
             and identity.is_public
+            and _collection(path) not in self.restricted
         )
         state = self.state.read() if (needs_db or cacheable) else None
         if needs_db and state is None:
@@ -296,6 +305,12 @@ class PublishMiddleware:
         )
         digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
         return f'"v{state.version}-{digest}"'
+
+
+def _collection(path: str) -> str | None:
+    """The collection a path is about (``/collections/<name>/...``), if any."""
+    parts = path.split("/", 3)
+    return parts[2] if len(parts) > 2 and parts[1] == "collections" else None
 
 
 def _route(path: str) -> str | None:

@@ -9,6 +9,9 @@ BEGIN
     END IF;
     REVOKE ALL ON ALL TABLES IN SCHEMA restricted FROM PUBLIC;
     GRANT SELECT ON restricted.my_observations, restricted.my_deliveries TO lagesbild_actor;
-    GRANT SELECT ON restricted.exact_observations TO lagesbild_analyst;
+    GRANT SELECT ON restricted.exact_observations, restricted.exact_cells TO lagesbild_analyst;
+    -- the refresh keeps the exact cells (db/functions/25_exact.sql)
+    GRANT USAGE ON SCHEMA restricted TO lagesbild_publisher;
+    GRANT SELECT, INSERT, DELETE ON restricted.exact_cells TO lagesbild_publisher;
 END
 $$;
