@@ -74,6 +74,18 @@ class Settings(BaseSettings):
         description="The public server's own connection on an existing PostGIS: a role that may "
         "only SELECT in schema publish. When unset, the embedded cluster's lagesbild_reader.",
     )
+    server_database_url: str | None = Field(
+        default=None,
+        description="The server's connection for authenticated requests on an existing "
+        "PostGIS: a login role granted what lagesbild_server is (docs/access.md). When unset, "
+        "the embedded cluster's lagesbild_server.",
+    )
+    jobs_database_url: str | None = Field(
+        default=None,
+        description="The job manager's connection on an existing PostGIS: a login role granted "
+        "what lagesbild_jobs is (docs/access.md). When unset, the embedded cluster's "
+        "lagesbild_jobs.",
+    )
     data_dir: Path = Field(
         default_factory=lambda: Path.cwd() / "var",
         description="Folder for the embedded PostGIS cluster, logs, the generated pygeoapi "

@@ -30,6 +30,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def other_logins(database_url: str, public_url: str) -> dict[str, str]:
+    """The server's two other logins (``lagesbild_server``, ``lagesbild_jobs``) on the
+    database of ``database_url``, given the reader's password of ``public_url`` (roles are
+    cluster-wide: one password per test module, as for the reader)."""
+    import psycopg
+    from psycopg import sql
+
+    from lagesbild_geo.access.logins import LOGINS
+
+    parts = psycopg.conninfo.conninfo_to_dict(public_url)
+    password = str(parts.get("password") or "")
+    urls = {}
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for login in ("server", "jobs"):
+            role = LOGINS[login][0]
+            conn.execute(
+                sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
+            )
+            urls[login] = psycopg.conninfo.make_conninfo(public_url, user=role)
+    return urls
+
+
 @contextmanager
 def running_server(
     *, database_url: str, public_url: str, data_dir: Path, k: int = 5, **extra_env: str
@@ -41,10 +65,13 @@ def running_server(
     that SIGTERM stops gunicorn within ``STOP_S``.
     """
     port = free_port()
+    logins = other_logins(database_url, public_url)
     env = {
         **os.environ,
         "LAGESBILD_DATABASE_URL": database_url,
         "LAGESBILD_PUBLIC_DATABASE_URL": public_url,
+        "LAGESBILD_SERVER_DATABASE_URL": logins["server"],
+        "LAGESBILD_JOBS_DATABASE_URL": logins["jobs"],
         "LAGESBILD_DATA_DIR": str(data_dir),
         "LAGESBILD_PORT": str(port),
         "LAGESBILD_K": str(k),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import click
 
+from lagesbild_geo.cli.access import access_log_cmd
 from lagesbild_geo.cli.actors import actors_group, indicators_cmd
 from lagesbild_geo.cli.analysis import analyse_cmd
 from lagesbild_geo.cli.areas import areas_group
@@ -64,5 +65,6 @@ for command in (
     jobs_group,
     audit_cmd,
     config_cmd,
+    access_log_cmd,
 ):
     main.add_command(command)

@@ -15,24 +15,16 @@ a query it was not meant to, the database itself must refuse to show anything re
 
 from __future__ import annotations
 
-import logging
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 import numpy as np
 import psycopg
-from psycopg import sql
 
-from lagesbild_geo.db.connection import cluster_for, database_url, one
+from lagesbild_geo.db.connection import one
 from lagesbild_geo.disclosure import keys, protect, ptable
-from lagesbild_geo.settings import Settings
-
-LOGGER = logging.getLogger(__name__)
 
 READER_ROLE = "lagesbild_reader"
-READER_PASSWORD_FILE = "db-reader-password"
 
 
 @dataclass(frozen=True)
@@ -189,54 +181,3 @@ def read_extents(conn: psycopg.Connection) -> Extents:
 
 
 SWEDEN_BBOX = (10.03, 55.36, 24.17, 69.07)
-
-
-def ensure_reader_login(conn: psycopg.Connection, password_file: Path) -> str:
-    """Give ``lagesbild_reader`` a login and a generated password; return the password.
-
-    Used for the embedded cluster only: the password is kept beside the cluster's own
-    ``db-password`` (mode 0600) and set again on every start, so a lost or edited file heals.
-    The password is composed as a literal by psycopg (utility statements take no parameters).
-    """
-    if password_file.exists():
-        password = password_file.read_text().strip()
-    else:
-        password = secrets.token_urlsafe(24)
-        password_file.write_text(password + "\n")
-        password_file.chmod(0o600)
-    with conn.transaction():
-        conn.execute(
-            sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
-                sql.Identifier(READER_ROLE), sql.Literal(password)
-            )
-        )
-    return password
-
-
-def public_database_url(settings: Settings, owner_conn: psycopg.Connection | None = None) -> str:
-    """The URL the public server connects with: a role that can only read schema ``publish``.
-
-    Embedded cluster: ``lagesbild_reader`` with its generated password (``owner_conn`` is used
-    to set it). Existing PostGIS: ``LAGESBILD_PUBLIC_DATABASE_URL``; without it we fall back
-    to the main URL, which works but gives the public server the owner's rights, so we warn
-    loudly.
-    """
-    if settings.database_url:
-        public = settings.public_database_url
-        if public:
-            return public
-        LOGGER.warning(
-            "LAGESBILD_PUBLIC_DATABASE_URL is not set: the public server connects with "
-            "LAGESBILD_DATABASE_URL, i.e. with rights to the restricted data. Create a login "
-            "role granted %s and set LAGESBILD_PUBLIC_DATABASE_URL.",
-            READER_ROLE,
-        )
-        return settings.database_url
-    cluster = cluster_for(settings)
-    password_file = settings.data_dir / READER_PASSWORD_FILE
-    if owner_conn is None:
-        with psycopg.connect(database_url(settings)) as conn:
-            password = ensure_reader_login(conn, password_file)
-    else:
-        password = ensure_reader_login(owner_conn, password_file)
-    return f"postgresql://{READER_ROLE}:{password}@127.0.0.1:{cluster.port}/{cluster.database}"

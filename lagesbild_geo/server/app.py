@@ -16,7 +16,8 @@ constructor (``processes/common.py``).
 
 from __future__ import annotations
 
-from lagesbild_geo.server import patches
+from lagesbild_geo.access.authenticate import Authenticator
+from lagesbild_geo.server import patches, restricted_db
 from lagesbild_geo.server.config import prepare, read_handoff
 from lagesbild_geo.server.middleware import PublishMiddleware, StateReader
 from lagesbild_geo.settings import Settings
@@ -40,7 +41,11 @@ def create_app():
 
     patches.install()
     handoff = read_handoff()
-    return PublishMiddleware(APP, StateReader(handoff.conninfo), handoff.queryables)
+    restricted_db.configure(handoff.server_conninfo)
+    # the settings of authentication (the OpenID Connect issuer) are the deployer's, read
+    # here as the processes read theirs (the workers inherit the master's environment)
+    authenticator = Authenticator(Settings(), restricted_db.plain)
+    return PublishMiddleware(APP, StateReader(handoff.conninfo), handoff.queryables, authenticator)
 
 
 # -- gunicorn ------------------------------------------------------------------------------------

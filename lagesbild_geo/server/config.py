@@ -17,11 +17,13 @@ resolves its ``${VAR}`` references from the environment; the workers are forked 
 master. So :func:`prepare` hands the generated files over as environment variables, set in
 its own process and inherited by the workers: ``LAGESBILD_PUBLIC_DB_HOST`` / ``_PORT`` /
 ``_NAME`` / ``_USER`` / ``_PASSWORD`` (the reader role's connection, from
-:func:`db_environment`), ``LAGESBILD_QUERYABLES``, ``LAGESBILD_JOBS_DIR``, ``PYGEOAPI_CONFIG``
-and ``PYGEOAPI_OPENAPI``, plus ``LAGESBILD_SERVER_URL`` / ``_HOST`` / ``_PORT`` with the
-effective values of those settings. They are written by :func:`prepare`, not set by a
-deployer (a deployer's settings are :class:`lagesbild_geo.settings.Settings`), and our code
-reads them in one function only: :func:`read_handoff`.
+:func:`db_environment`), ``LAGESBILD_SERVER_DB_USER`` / ``_PASSWORD`` and
+``LAGESBILD_JOBS_DB_USER`` / ``_PASSWORD`` (the other two logins on the same database,
+:mod:`lagesbild_geo.access.logins`), ``LAGESBILD_QUERYABLES``, ``LAGESBILD_JOBS_DIR``,
+``PYGEOAPI_CONFIG`` and ``PYGEOAPI_OPENAPI``, plus ``LAGESBILD_SERVER_URL`` / ``_HOST`` /
+``_PORT`` with the effective values of those settings. They are written by :func:`prepare`,
+not set by a deployer (a deployer's settings are :class:`lagesbild_geo.settings.Settings`),
+and our code reads them in one function only: :func:`read_handoff`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 import psycopg
 import yaml
 
+from lagesbild_geo.access import logins
 from lagesbild_geo.db.connection import connect, database_url
 from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.server import patches, provider
@@ -83,6 +86,15 @@ def db_environment(url: str) -> dict[str, str]:
     }
 
 
+def _login_environment(prefix: str, url: str) -> dict[str, str]:
+    """``LAGESBILD_<prefix>_DB_USER`` / ``_PASSWORD``: another login on the same database."""
+    parts = psycopg.conninfo.conninfo_to_dict(url)
+    return {
+        f"LAGESBILD_{prefix}_DB_USER": str(parts.get("user") or ""),
+        f"LAGESBILD_{prefix}_DB_PASSWORD": str(parts.get("password") or ""),
+    }
+
+
 def prepare(settings: Settings) -> dict[str, str]:
     """Refresh if needed, write config + OpenAPI into the data folder; return the environment.
 
@@ -97,7 +109,9 @@ def prepare(settings: Settings) -> dict[str, str]:
             state.version == 0
         ):
             publish.refresh(conn, settings.k, d=wanted_d, v=wanted_v)
-        public_url = publish.public_database_url(settings, conn)
+        public_url = logins.login_url(settings, "reader", conn)
+        server_url = logins.login_url(settings, "server", conn)
+        jobs_url = logins.login_url(settings, "jobs", conn)
         extents = publish.read_extents(conn)
         columns = _queryables(conn)
 
@@ -121,6 +135,8 @@ def prepare(settings: Settings) -> dict[str, str]:
 
     env = {
         **db_environment(public_url),
+        **_login_environment("SERVER", server_url),
+        **_login_environment("JOBS", jobs_url),
         "LAGESBILD_SERVER_URL": settings.effective_server_url(),
         "LAGESBILD_HOST": settings.host,
         "LAGESBILD_PORT": str(settings.port),
@@ -154,6 +170,8 @@ class Handoff:
 
     conninfo: str
     queryables: dict[str, list[str]]
+    #: The authenticated paths' login (``lagesbild_server``) on the same database.
+    server_conninfo: str = ""
 
 
 def read_handoff() -> Handoff:
@@ -167,5 +185,11 @@ def read_handoff() -> Handoff:
         password=env["LAGESBILD_PUBLIC_DB_PASSWORD"],
         application_name="lagesbild-serve",
     )
+    server_conninfo = psycopg.conninfo.make_conninfo(
+        conninfo,
+        user=env["LAGESBILD_SERVER_DB_USER"],
+        password=env["LAGESBILD_SERVER_DB_PASSWORD"],
+        application_name="lagesbild-serve-restricted",
+    )
     queryables = json.loads(Path(env["LAGESBILD_QUERYABLES"]).read_text(encoding="utf-8"))
-    return Handoff(conninfo, queryables)
+    return Handoff(conninfo, queryables, server_conninfo)

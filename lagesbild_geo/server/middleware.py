@@ -20,6 +20,13 @@
   database's error text); CQL2 filters and property values against the column types in
   :mod:`lagesbild_geo.server.filters`, called by the provider.
 * **CORS.** The city web map fetches from another origin (:data:`CORS_HEADERS`).
+* **Who is asking.** Every request is authenticated first
+  (:class:`~lagesbild_geo.access.authenticate.Authenticator`): no credentials is the public,
+  invalid ones a 401 on every path. The caller is put in
+  :data:`lagesbild_geo.access.identity.CURRENT` for pygeoapi's providers and processes, and
+  the service's own resources (:data:`ROUTES`: deliveries, the review page) are answered
+  here. A response to an authenticated caller is never stored by a shared cache
+  (``Cache-Control: private, no-store``) and gets no public validator.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import hashlib
+import importlib
 import logging
 import re
 import threading
@@ -34,8 +42,9 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from lagesbild_geo.access.identity import CURRENT, PUBLIC, Identity
 from lagesbild_geo.analysis import jobs
-from lagesbild_geo.errors import DatabaseUnavailableError, InputError
+from lagesbild_geo.errors import AuthenticationError, DatabaseUnavailableError, InputError
 from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.server import checks
 from lagesbild_geo.server.errors import wsgi_error
@@ -76,16 +85,32 @@ CACHE_CONTROL = "public, no-cache"  # always revalidate: cheap with ETag, never 
 #: headers here do the same for these read-only layers and expose the cache validators.
 CORS_HEADERS = [
     ("Access-Control-Allow-Origin", "*"),
-    ("Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Crs, Retry-After"),
+    (
+        "Access-Control-Expose-Headers",
+        "ETag, Last-Modified, Content-Crs, Retry-After, Location, Preference-Applied, "
+        "WWW-Authenticate",
+    ),
 ]
 CORS_PREFLIGHT = [
-    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+    ("Access-Control-Allow-Methods", "GET, HEAD, POST, DELETE, OPTIONS"),
     (
         "Access-Control-Allow-Headers",
-        "Accept, Accept-Language, If-None-Match, If-Modified-Since, Content-Type",
+        "Accept, Accept-Language, If-None-Match, If-Modified-Since, Content-Type, Prefer, "
+        "Authorization, X-API-Key",
     ),
     ("Access-Control-Max-Age", "86400"),
 ]
+#: Every response varies with the credentials as well as with negotiation.
+VARY = "Accept, Accept-Language, X-API-Key, Authorization"
+#: What an authenticated caller's response carries instead of the public cache headers.
+PRIVATE_CACHE = [("Cache-Control", "private, no-store"), ("Vary", VARY)]
+#: The service's own resources, answered before pygeoapi: path prefix -> module with
+#: ``handle(environ, identity) -> (status, headers, body)``.
+ROUTES = {
+    "/deliveries": "lagesbild_geo.server.deliveries_api",
+    "/granskning": "lagesbild_geo.server.granskning",
+    "/admin": "lagesbild_geo.server.admin_api",
+}
 
 
 class StateReader:
@@ -128,10 +153,14 @@ class StateReader:
 class PublishMiddleware:
     """WSGI middleware around pygeoapi: conditional requests, 503 and parameter checks."""
 
-    def __init__(self, app, state: StateReader, queryables: dict[str, list[str]]):
+    def __init__(
+        self, app, state: StateReader, queryables: dict[str, list[str]], authenticator=None
+    ):
         self.app = app
         self.state = state
         self.queryables = queryables
+        #: :class:`~lagesbild_geo.access.authenticate.Authenticator`; None: everyone is public
+        self.authenticator = authenticator
 
     def __call__(self, environ, start_response):
         status, headers, body = self.handle(environ)
@@ -139,15 +168,35 @@ class PublishMiddleware:
         return body
 
     def handle(self, environ):
-        status, headers, body = self._handle(environ)
+        try:
+            identity = self._identify(environ)
+        except (AuthenticationError, DatabaseUnavailableError) as exc:
+            status, headers, body = wsgi_error(exc)
+            return status, headers + PRIVATE_CACHE + CORS_HEADERS, body
+        token = CURRENT.set(identity)
+        try:
+            status, headers, body = self._handle(environ, identity)
+        finally:
+            CURRENT.reset(token)
+        if not identity.is_public:
+            private = {name.lower() for name, _ in PRIVATE_CACHE} | {"etag", "last-modified"}
+            headers = [h for h in headers if h[0].lower() not in private] + PRIVATE_CACHE
         return status, headers + CORS_HEADERS, body
 
-    def _handle(self, environ):
+    def _identify(self, environ) -> Identity:
+        if environ.get("REQUEST_METHOD") == "OPTIONS" or self.authenticator is None:
+            return PUBLIC  # a CORS preflight carries no credentials
+        return self.authenticator.identify(environ)
+
+    def _handle(self, environ, identity: Identity):
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         query = environ.get("QUERY_STRING", "")
         if method == "OPTIONS" and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
             return "204 No Content", CORS_PREFLIGHT, [b""]
+        route = _route(path)
+        if route is not None:
+            return importlib.import_module(route).handle(environ, identity)
 
         try:
             self._check_request(environ, method, path, query)
@@ -156,7 +205,11 @@ class PublishMiddleware:
 
         executes = method == "POST" and EXECUTION_PATH.match(path) is not None
         needs_db = executes or path.startswith(("/collections", "/jobs"))
-        cacheable = method in ("GET", "HEAD") and not path.startswith(UNCACHED_PREFIXES)
+        cacheable = (
+            method in ("GET", "HEAD")
+            and not path.startswith(UNCACHED_PREFIXES)
+            and identity.is_public
+        )
         state = self.state.read() if (needs_db or cacheable) else None
         if needs_db and state is None:
             return wsgi_error(DatabaseUnavailableError())
@@ -169,7 +222,7 @@ class PublishMiddleware:
                 ("ETag", etag),
                 ("Last-Modified", email.utils.format_datetime(modified, usegmt=True)),
                 ("Cache-Control", CACHE_CONTROL),
-                ("Vary", "Accept, Accept-Language"),
+                ("Vary", VARY),
             ]
             if _not_modified(environ, etag, modified):
                 return "304 Not Modified", validators, [b""]
@@ -241,6 +294,14 @@ class PublishMiddleware:
         )
         digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
         return f'"v{state.version}-{digest}"'
+
+
+def _route(path: str) -> str | None:
+    """The module of :data:`ROUTES` answering ``path`` (the prefix itself or below it)."""
+    for prefix, module in ROUTES.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return module
+    return None
 
 
 def _check_parameter_names(pairs: list[tuple[str, str]], columns: list[str]) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from lagesbild_geo.access.logins import ensure_login
 from lagesbild_geo.disclosure import keys, ptable
 from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.publish.review import change_status
@@ -384,7 +385,7 @@ def test_a_new_k_rebuilds_everything(loaded):
 
 def test_reader_role_reads_publish_and_nothing_restricted(loaded, pg_dsn, tmp_path):
     conn, _ = loaded
-    password = publish.ensure_reader_login(conn, tmp_path / "db-reader-password")
+    password = ensure_login(conn, publish.READER_ROLE, tmp_path / "db-reader-password")
     conn.commit()
     assert (tmp_path / "db-reader-password").stat().st_mode & 0o777 == 0o600
     reader_dsn = pg_dsn.replace("user=lagesbild", f"user={publish.READER_ROLE}")

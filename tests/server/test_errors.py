@@ -25,14 +25,17 @@ from lagesbild_geo import errors
 from lagesbild_geo.db.cluster import ClusterError
 from lagesbild_geo.errors import (
     AuditFailedError,
+    AuthenticationError,
     ConflictError,
     DatabaseUnavailableError,
     DeliveryRefusedError,
+    ForbiddenError,
     InputError,
     LagesbildError,
     NotFoundError,
     PayloadTooLargeError,
     Problem,
+    TooManyRequestsError,
     error_response,
     log_error,
 )
@@ -62,6 +65,9 @@ TABLE = [
     (AreaGeometryError, 400, "InvalidParameterValue", 2),
     (AlreadyDeliveredError, 409, "Conflict", 4),
     (AuditFailedError, 500, "NoApplicableCode", 6),
+    (AuthenticationError, 401, "Unauthorized", 7),
+    (ForbiddenError, 403, "Forbidden", 7),
+    (TooManyRequestsError, 429, "TooManyRequests", 8),
 ]
 
 

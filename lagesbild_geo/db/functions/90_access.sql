@@ -17,6 +17,8 @@ BEGIN
         RETURN;
     END IF;
 
+    -- the login role alone: check a presented key (USAGE reads no table)
+    GRANT USAGE ON SCHEMA lagesbild TO lagesbild_server;
     GRANT EXECUTE ON FUNCTION lagesbild.authenticate_key(text, bytea) TO lagesbild_server;
     GRANT USAGE ON SCHEMA lagesbild, publish, restricted
         TO lagesbild_actor, lagesbild_reviewer, lagesbild_analyst, lagesbild_admin;

@@ -1,0 +1,118 @@
+"""The authenticated paths' database connections: as ``lagesbild_server``, always as the caller.
+
+Every read or write of restricted data in the server goes through :func:`connection`: a
+connection from this process's pool, in a transaction that begins with
+:func:`lagesbild_geo.access.session.enter` (``SET LOCAL ROLE`` to the caller's group role, the
+caller's identity in ``set_config(..., true)``), so the row-level security of migration 0020
+decides which rows exist. The login role itself has no privileges: a code path that forgot to
+enter a role reads nothing.
+
+The pool is small and per process (a gunicorn worker answers one request at a time; a process
+job's thread takes its own connection). A connection PostgreSQL closed (a restart) is dropped
+and the request answered with the error table's 503; the next one reconnects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+
+import psycopg
+
+from lagesbild_geo.access import session
+from lagesbild_geo.access.identity import Identity
+from lagesbild_geo.db.connection import connection_lost
+from lagesbild_geo.errors import DatabaseUnavailableError
+
+#: Idle connections kept per process.
+POOL_SIZE = 4
+CONNECT_TIMEOUT_S = 5
+
+_lock = threading.Lock()
+_idle: list[psycopg.Connection] = []
+_conninfo: str | None = None
+
+
+def configure(conninfo: str) -> None:
+    """Where the pool connects (the worker's hand-off, ``lagesbild_server``); empties it."""
+    global _conninfo
+    with _lock:
+        _conninfo = conninfo
+        while _idle:
+            with contextlib.suppress(psycopg.Error):
+                _idle.pop().close()
+
+
+def _take() -> psycopg.Connection:
+    with _lock:
+        while _idle:
+            conn = _idle.pop()
+            if not conn.closed:
+                return conn
+        conninfo = _conninfo
+    if conninfo is None:
+        raise RuntimeError("restricted_db.configure() was not called in this process")
+    try:
+        return psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT_S)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailableError() from exc
+
+
+def _give_back(conn: psycopg.Connection) -> None:
+    if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        with contextlib.suppress(psycopg.Error):
+            conn.close()
+        return
+    with _lock:
+        if len(_idle) < POOL_SIZE:
+            _idle.append(conn)
+            return
+    conn.close()
+
+
+@contextlib.contextmanager
+def plain() -> Iterator[psycopg.Connection]:
+    """A connection as the login role itself, no caller's role: only for what that role may
+    do alone (``lagesbild.authenticate_key``)."""
+    conn = _take()
+    try:
+        with conn.transaction():
+            yield conn
+    except psycopg.OperationalError as exc:
+        conn.close()
+        if connection_lost(exc):
+            raise DatabaseUnavailableError() from exc
+        raise
+    finally:
+        _give_back(conn)
+
+
+@contextlib.contextmanager
+def connection(identity: Identity, role: str) -> Iterator[psycopg.Connection]:
+    """A connection in a transaction as ``identity`` acting in ``role`` (committed when the
+    block ends normally, rolled back when it raises)."""
+    with plain() as conn:
+        session.enter(conn, identity, role)
+        yield conn
+
+
+def log(
+    conn: psycopg.Connection,
+    action: str,
+    object_type: str | None,
+    object_id: str | int | None,
+    detail: dict | None = None,
+) -> None:
+    """One row of the access log, in the caller's transaction (``lagesbild.log_access``):
+    who (from the transaction's settings), what, which object, and when."""
+    conn.execute(
+        "SELECT lagesbild.log_access(%s, %s, %s, %s::jsonb)",
+        (
+            action,
+            object_type,
+            None if object_id is None else str(object_id),
+            json.dumps(detail or {}, default=str),
+        ),
+    )
