@@ -162,10 +162,23 @@ class Settings(BaseSettings):
         description="Where Debian's libjs-leaflet and libjs-bootstrap5 put Leaflet and Bootstrap, "
         "served by the HTML pages instead of a CDN.",
     )
-    analysis_token: SecretStr | None = Field(
-        default=None,
-        description="Shared secret that lets a process execution save its run as the current "
-        "hotspots or trends layer (publish: true).",
+
+    # -- jobs of the processes (lagesbild_geo/analysis/jobs.py) -------------------------------
+    job_retention_s: int = Field(
+        default=86_400,
+        ge=1,
+        description="Seconds an asynchronous job and its result are kept after it was created; "
+        "then removed (lazily, and by 'lagesbild jobs prune').",
+    )
+    jobs_per_caller: int = Field(
+        default=20, ge=1, description="Stored jobs one caller may keep (then 429)."
+    )
+    job_bytes_per_caller: int = Field(
+        default=50_000_000, ge=1, description="Bytes of job results one caller may keep."
+    )
+    jobs_total: int = Field(default=500, ge=1, description="Stored jobs of all callers.")
+    job_bytes_total: int = Field(
+        default=1_000_000_000, ge=1, description="Bytes of job results of all callers."
     )
 
     # -- deliveries over HTTP (POST /deliveries) ---------------------------------------------

@@ -1,4 +1,4 @@
-"""What the four analysis processes share: inputs, execution, errors, and the job manager.
+"""What the four analysis processes share: inputs, execution, errors, who may do what.
 
 Each file in ``processes/`` is one pygeoapi process (``PROCESS_METADATA`` + a class); the work
 is :func:`lagesbild_geo.analysis.run.run`. Here:
@@ -7,47 +7,42 @@ is :func:`lagesbild_geo.analysis.run.run`. Here:
   picks the ones it uses (:func:`metadata`), and the schemas of the checked inputs come from
   :mod:`lagesbild_geo.analysis.params` for that process, so the OpenAPI document states the
   same limits and defaults that are applied;
-* :class:`AnalysisProcessor` -- ``execute``: checks the publish token, runs the analysis on
-  the public tables, and turns every project error into a ``ProcessorExecuteError`` with the
-  status and code of the error table (:mod:`lagesbild_geo.errors`: a wrong input is a 400, an
-  unreachable database a 503, ...) and a message that says what to change;
-* :class:`JobManager` -- pygeoapi's PostgreSQL job manager, changed in three places. How
-  processes are named: pygeoapi keys processes and collections in one ``resources`` mapping,
-  so a process ``hotspots`` and a collection ``hotspots`` (the saved result layer) cannot
-  both be keys; the processes are therefore configured as ``process-hotspots`` etc. and this
-  manager serves them as ``/processes/hotspots``. And the status of a synchronous run that
-  failed: pygeoapi 0.24's handler answers every exception from ``execute`` with a 400 (a
-  failed job), whatever the exception says; here the job is recorded as failed all the same,
-  and the response has the error's own status. (An asynchronous run stays a failed job.) And a
-  processor with ``check_inputs`` (``k-anonymity``) is asked before any job is accepted, so
-  that its refusal is the request's 4xx in both modes.
-  Jobs are kept in ``jobs.jobs`` (``sql/0003_analysis.sql``), written with the reader role.
+* :class:`AnalysisProcessor` -- ``check_inputs`` (asked before a job is accepted) and
+  ``execute``: checks the inputs and the caller's roles, runs the analysis, and turns every
+  project error into a ``ProcessorExecuteError`` with the status and code of the error table
+  (:mod:`lagesbild_geo.errors`: a wrong input is a 400, a missing role a 401 or 403, an
+  unreachable database a 503, ...) and a message that says what to change. The job manager is
+  :class:`processes.jobs.JobManager`.
 
-**Saving a run** (``publish: true``) replaces a layer that the city web map shows. The
-processes need no login, so saving also needs the server's analysis token: set
-``LAGESBILD_ANALYSIS_TOKEN`` where the server runs and pass the same value as input
-``publish_token``. Without the variable no run can be saved over HTTP (``lagesbild analyse``
-saves the nightly results without one). pygeoapi builds a processor for every execution,
-itself: the processor's constructor is pygeoapi's entry point into this code, so that is
-where :class:`~lagesbild_geo.settings.Settings` is built (not at import time).
+**Who may do what** (docs/access.md). Anyone may run an analysis on the published, protected
+cells (``source: published``). ``source: exact`` reads the exact counts through row-level
+security (:func:`lagesbild_geo.server.restricted_db.connection`): an analyst the whole
+picture, an actor its own deliveries only; nobody else. Saving a run (``publish: true``)
+replaces a layer the city web map shows: it needs the analyst role, is written as
+``lagesbild_jobs`` (the processes' ``data.save`` connection), and is refused for a run on
+exact data (a public layer is made from public data only). pygeoapi builds a processor for
+every execution, itself: the constructor is pygeoapi's entry point into this code.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import secrets
 
 import psycopg
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
-from pygeoapi.process.manager.postgresql import PostgreSQLManager
-from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
-from lagesbild_geo.analysis import params
+from lagesbild_geo.access import identity
+from lagesbild_geo.analysis import jobs, params
 from lagesbild_geo.analysis import run as analysis
-from lagesbild_geo.errors import DatabaseUnavailableError, InputError, LagesbildError
+from lagesbild_geo.errors import (
+    AuthenticationError,
+    DatabaseUnavailableError,
+    ForbiddenError,
+    InputError,
+    LagesbildError,
+)
 from lagesbild_geo.server.errors import processor_error
-from lagesbild_geo.server.patches import PROCESS_KEY_PREFIX
-from lagesbild_geo.settings import Settings
 
 LOGGER = logging.getLogger(__name__)
 
@@ -137,26 +132,29 @@ INPUTS = {
     "guard_weeks": _input(
         "Skyddsgap (veckor)", "Guard gap (weeks)", "Veckor mellan baslinje och test.",
         "Weeks between baseline and test."),
+    "source": _input(
+        "Underlag", "Source",
+        "published: de publicerade, skyddade cellerna (alla). exact: de exakta antalen "
+        "(analytiker: hela bilden; aktör: bara egna leveranser; kräver inloggning).",
+        "published: the published, protected cells (anyone). exact: the exact counts "
+        "(analyst: the whole picture; actor: its own deliveries only; needs a login)."),
     "publish": _input(
         "Publicera", "Publish",
-        "Spara körningen som aktuellt resultat i lagret hotspots eller trends "
-        "(kräver publish_token).",
-        "Save the run as the current result in the hotspots or trends layer (needs "
-        "publish_token)."),
-    "publish_token": _input(
-        "Publiceringsnyckel", "Publish token", "Serverns LAGESBILD_ANALYSIS_TOKEN.",
-        "The server's LAGESBILD_ANALYSIS_TOKEN.", {"type": "string"}),
+        "Spara körningen som aktuellt resultat i lagret hotspots eller trends (kräver "
+        "rollen analytiker; bara för source published).",
+        "Save the run as the current result in the hotspots or trends layer (needs the "
+        "analyst role; source published only)."),
 }  # fmt: skip
 
 #: Groups of inputs that several processes take, in the order they are listed.
-PERIOD_INPUTS = ("period_start", "period_end", "actor_kinds")
+PERIOD_INPUTS = ("period_start", "period_end", "actor_kinds", "source")
 #: What the two hot-spot processes (Gi*, emerging) share: one indicator, its period and
 #: actors, the measure and the spatial neighbourhood.
 HOT_SPOT_INPUTS = (
     "indicator", *PERIOD_INPUTS, "measure", "weights", "distance_m", "k_neighbours"
 )  # fmt: skip
 #: Saving the run as the current result layer.
-PUBLISH_INPUTS = ("publish", "publish_token")
+PUBLISH_INPUTS = ("publish",)
 
 OUTPUT = {
     "result": {
@@ -206,9 +204,9 @@ def _described(name: str, process_id: str) -> dict:
     return described
 
 
-def conninfo(processor_def: dict) -> str:
-    """libpq connection string from the process's ``data`` block (the reader role)."""
-    data = processor_def.get("data") or {}
+def conninfo(data: dict) -> str:
+    """libpq connection string from a process's ``data`` block (the reader role), or from its
+    ``save`` member (``lagesbild_jobs``)."""
     return psycopg.conninfo.make_conninfo(
         host=str(data.get("host", "127.0.0.1")),
         port=str(data.get("port", 5432)),
@@ -220,6 +218,50 @@ def conninfo(processor_def: dict) -> str:
     )
 
 
+def exact_role(caller: identity.Identity) -> str:
+    """The role an exact read runs as: the analyst's whole picture, else the actor's own;
+    401 for the public, 403 for another role."""
+    for role in ("analyst", "actor"):
+        if caller.has(role):
+            return role
+    if caller.is_public:
+        raise AuthenticationError(
+            "source 'exact' reads the exact counts: send an analyst's or an actor's API key "
+            "(X-API-Key) or token (Authorization: Bearer), or use source 'published'"
+        )
+    raise ForbiddenError(
+        "source 'exact' needs the analyst role (the whole picture) or the actor role (its own "
+        "deliveries); use source 'published'"
+    )
+
+
+def check_saving(caller: identity.Identity) -> None:
+    """Saving a run as a public layer is the analyst's: 401 for the public, 403 otherwise."""
+    if caller.has("analyst"):
+        return
+    message = (
+        "Saving a run (publish: true) replaces a public layer and needs the analyst role; "
+        "leave publish false to get the result only"
+    )
+    if caller.is_public:
+        raise AuthenticationError(message + ", or send an analyst's API key or token")
+    raise ForbiddenError(message)
+
+
+def run_now(processor, data: dict, requested_outputs):
+    """A synchronous run (:class:`processes.jobs.JobManager`): the processor's result, or its
+    error with the error table's status. Anything else it raises is a bug: logged with its
+    traceback, answered without its text."""
+    extra = {"outputs": requested_outputs} if processor.supports_outputs else {}
+    try:
+        return processor.execute(data, **extra)
+    except ProcessorExecuteError:
+        raise
+    except Exception as exc:
+        LOGGER.exception("Process %s failed", processor.metadata.get("id"))
+        raise ProcessorExecuteError(user_msg="Error executing process") from exc
+
+
 class AnalysisProcessor(BaseProcessor):
     """One analysis process; subclasses set ``PROCESS_METADATA`` (and nothing else)."""
 
@@ -227,100 +269,57 @@ class AnalysisProcessor(BaseProcessor):
 
     def __init__(self, processor_def: dict):
         super().__init__(processor_def, self.PROCESS_METADATA)
-        self.conninfo = conninfo(processor_def)
-        # pygeoapi builds the processor (per execution): this is the entry point of our code.
-        self.analysis_token = Settings().analysis_token
-        #: The error the last ``execute`` raised, for :class:`JobManager`.
-        self.error: ProcessorExecuteError | None = None
+        data = processor_def.get("data") or {}
+        self.conninfo = conninfo(data)
+        self.save_conninfo = conninfo(data["save"]) if data.get("save") else None
+
+    def check_inputs(self, data: dict, asynchronous: bool) -> None:
+        """Asked by :class:`processes.jobs.JobManager` before a job is accepted: a wrong input
+        or a missing role is the request's 4xx, never a failed job."""
+        self._checked(lambda: self._authorised(dict(data or {})))
 
     def execute(self, data: dict, outputs=None):
-        try:
-            return "application/json", self._run(dict(data or {}))
-        except LagesbildError as exc:
-            self.error = processor_error(exc)
-            raise self.error from exc
-        except psycopg.OperationalError as exc:
-            LOGGER.warning("Analysis database unavailable: %s", exc)
-            self.error = processor_error(DatabaseUnavailableError())
-            raise self.error from exc
+        def run():
+            inputs = dict(data or {})
+            role = self._authorised(inputs)
+            exact = None
+            if role is not None:
+                from lagesbild_geo.server import restricted_db
 
-    def _run(self, inputs: dict) -> dict:
+                exact = functools.partial(restricted_db.connection, identity.current(), role)
+            return analysis.run(
+                self.conninfo, self.metadata["id"], inputs, exact=exact, save=self.save_conninfo
+            )
+
+        return "application/json", self._checked(run)
+
+    def _authorised(self, inputs: dict) -> str | None:
+        """Check the inputs and the caller's roles; the role of an exact read (None for a
+        published one)."""
         process_id = self.metadata["id"]
-        token = inputs.pop("publish_token", None)
         unknown = sorted(set(inputs) - set(self.metadata["inputs"]))
         if unknown:
             raise InputError(
                 f"Unknown input(s) {', '.join(unknown)} for {process_id}; the inputs are "
                 f"{', '.join(self.metadata['inputs'])}"
             )
-        if inputs.get("publish") is True:
-            self._check_token(token)
-        return analysis.run(self.conninfo, process_id, inputs)
+        checked = params.parse_params(process_id, inputs)
+        caller = identity.current()
+        if checked.publish:
+            check_saving(caller)
+        return exact_role(caller) if checked.source == "exact" else None
 
-    def _check_token(self, token) -> None:
-        expected = self.analysis_token
-        if expected is None or not expected.get_secret_value():
-            raise InputError(
-                "Saving a run (publish: true) is switched off on this server: set "
-                "LAGESBILD_ANALYSIS_TOKEN where the server runs and pass it as publish_token, "
-                "or run 'lagesbild analyse'. Leave publish false to get the result only."
-            )
-        if not isinstance(token, str) or not secrets.compare_digest(
-            token.encode(), expected.get_secret_value().encode()
-        ):
-            raise InputError(
-                "publish: true needs the server's analysis token as input publish_token"
-            )
+    def _checked(self, run):
+        """``run()``, its project errors as the error table's processor errors (their headers
+        kept for the middleware: pygeoapi drops them)."""
+        try:
+            return run()
+        except LagesbildError as exc:
+            jobs.remember(exc)
+            raise processor_error(exc) from exc
+        except psycopg.OperationalError as exc:
+            LOGGER.warning("Analysis database unavailable: %s", exc)
+            raise processor_error(DatabaseUnavailableError()) from exc
 
     def __repr__(self):
         return f"<{type(self).__name__}> {self.name}"
-
-
-#: Processes whose jobs /jobs does not list (their inputs and results are the caller's).
-PRIVATE_PROCESSES = frozenset({"k-anonymity"})
-
-
-class JobManager(PostgreSQLManager):
-    """pygeoapi's PostgreSQL job manager, serving ``process-<id>`` resources as ``<id>`` and
-    answering a failed synchronous run with its error's status (see the module docstring)."""
-
-    def __init__(self, manager_def: dict):
-        processes = manager_def.get("processes", {})
-        manager_def = dict(
-            manager_def,
-            processes={
-                key.removeprefix(PROCESS_KEY_PREFIX): conf for key, conf in processes.items()
-            },
-        )
-        super().__init__(manager_def)
-
-    def get_jobs(self, status=None, limit=None, offset=None) -> dict:
-        """pygeoapi's job list without the jobs of a process whose results are the caller's
-        alone (``k-anonymity``: a municipality's table): such a job is reached only through
-        the unguessable URL its submitter got (``Location``), never by listing /jobs."""
-        listed = super().get_jobs(status, limit, offset)
-        jobs = [j for j in listed["jobs"] if j.get("process_id") not in PRIVATE_PROCESSES]
-        return {"jobs": jobs, "numberMatched": len(jobs)}
-
-    def execute_process(self, process_id, data_dict, *args, **kwargs):
-        """pygeoapi's execution (which records a failed run as a failed job), then the
-        processor's error raised again when a synchronous run failed: pygeoapi's API answers a
-        ``ProcessorExecuteError`` from here with its ``http_status_code`` and
-        ``ogc_exception_code``, where its own answer to a failed run is always a 400. An
-        asynchronous run has been accepted by then and stays a failed job, unless the
-        processor has ``check_inputs(data, asynchronous)``: it is asked before any job is
-        accepted, so that its refusal (``k-anonymity``: a malformed table, or one too large
-        for a synchronous run) is the 4xx of the request in both modes."""
-        check = getattr(self.get_processor(process_id), "check_inputs", None)
-        if check is not None:
-            mode = kwargs.get("execution_mode", args[0] if args else None)
-            check(data_dict, self.is_async and mode == RequestedProcessExecutionMode.respond_async)
-        result = super().execute_process(process_id, data_dict, *args, **kwargs)
-        if not getattr(self.processor, "keep_results", True) and result[3] != JobStatus.accepted:
-            # a synchronous run's result is in its response: nothing of it stays on the
-            # server, where /jobs would show it to anyone (k-anonymity's secret, its statuses)
-            self.delete_job(result[0])
-        error = getattr(self.processor, "error", None)
-        if result[3] == JobStatus.failed and isinstance(error, ProcessorExecuteError):
-            raise error
-        return result

@@ -13,7 +13,7 @@ secret least of all).
 
 from __future__ import annotations
 
-from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
+from pygeoapi.process.base import BaseProcessor
 
 from lagesbild_geo.disclosure.request import (
     INPUT_TEXTS,
@@ -98,13 +98,9 @@ class KAnonymityProcessor(BaseProcessor):
 
     def __init__(self, processor_def: dict):
         super().__init__(processor_def, PROCESS_METADATA)
-        #: A synchronous run's job is deleted with its result (processes.common.JobManager).
-        self.keep_results = False
-        #: The error the last ``execute`` raised, for :class:`processes.common.JobManager`.
-        self.error: ProcessorExecuteError | None = None
 
     def check_inputs(self, data: dict, asynchronous: bool) -> None:
-        """Asked by :class:`processes.common.JobManager` before a job is accepted: the
+        """Asked by :class:`processes.jobs.JobManager` before a job is accepted: the
         table's form, and its size for the mode (above SYNC_CELLS only asynchronously)."""
         request = self._checked(lambda: parse_request(dict(data or {})))
         limit = SYNC_CELLS[request.method]
@@ -124,11 +120,9 @@ class KAnonymityProcessor(BaseProcessor):
             return run()
         except TableError as exc:
             kind = PayloadTooLargeError if isinstance(exc, TableTooLargeError) else InputError
-            self.error = processor_error(kind(str(exc)))
-            raise self.error from exc
+            raise processor_error(kind(str(exc))) from exc
         except LagesbildError as exc:
-            self.error = processor_error(exc)
-            raise self.error from exc
+            raise processor_error(exc) from exc
 
     @staticmethod
     def _secret_for_async():

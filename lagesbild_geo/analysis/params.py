@@ -43,7 +43,12 @@ LIMITS: dict[str, tuple[type, float, float]] = {
     "guard_weeks": (int, 0, 13),
 }
 #: Inputs that take one of a few words.
-CHOICES = {"measure": ("count", "rate"), "weights": ("queen", "distance_band", "knn")}
+CHOICES = {
+    "measure": ("count", "rate"),
+    "weights": ("queen", "distance_band", "knn"),
+    # the published, protected cells (anyone), or the exact counts the caller may read
+    "source": ("published", "exact"),
+}
 #: Inputs that are true or false.
 FLAGS = ("fdr", "seasonal", "hamed_rao", "publish")
 
@@ -92,6 +97,7 @@ class Params:
     period_start: date | None = None
     period_end: date | None = None
     actor_kinds: tuple[str, ...] = dataclasses.field(default_factory=actor_kinds)
+    source: str = "published"
     measure: str = "count"
     weights: str = "queen"
     distance_m: float | None = None
@@ -239,4 +245,9 @@ def parse_params(process: str, inputs: dict) -> Params:
         raise InputError("early-warning tests whole weekly counts; use measure 'count'")
     if params.publish and params.process == "early-warning":
         raise InputError("early-warning results are not a published layer; leave publish false")
+    if params.publish and params.source == "exact":
+        raise InputError(
+            "A run on exact data cannot be saved as a public layer: run it on source "
+            "'published' to save it, or leave publish false"
+        )
     return params

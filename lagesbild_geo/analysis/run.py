@@ -34,29 +34,26 @@ here.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import platform
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
 from importlib import metadata
 
 import numpy as np
 import psycopg
-import shapely
 
+from lagesbild_geo.analysis.cube import SOURCES, Cube, load_cube
 from lagesbild_geo.analysis.params import (
     BIN_LABELS,
-    DEFAULT_WEEKS,
-    MAX_WEEKS,
     MIN_WEEKS,
     PATTERN_SV,
     TREND_LABELS,
     Params,
     parse_params,
 )
-from lagesbild_geo.db.connection import one
 from lagesbild_geo.errors import InputError
 from lagesbild_geo.stats import emerging, hotspots, trends
 from lagesbild_geo.stats.early_warning import early_warning
@@ -67,151 +64,6 @@ from lagesbild_geo.stats.weights import (
     require_neighbours,
 )
 from lagesbild_geo.weeks import iso_week
-
-
-@dataclass
-class Cube:
-    """The public cube: values[area, indicator, week] (NaN: no delivery covers the week)."""
-
-    codes: list[str]
-    names: list[str]
-    population: np.ndarray
-    geojson: list[str]
-    metric: np.ndarray  # shapely geometries in EPSG:3006, for the weights
-    indicators: dict[str, dict]
-    weeks: list[date]
-    values: np.ndarray
-    imputed_cells: int
-    cells: int
-    k: int
-    version: int
-    deliveries: list[int]
-    warnings: list[str] = field(default_factory=list)
-
-
-def load_cube(conn: psycopg.Connection, params: Params) -> Cube:
-    """Read the public tables in one read-only snapshot and build the cube."""
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        version, k = one(conn, "SELECT version, k FROM publish.state")
-        catalogue = {
-            r[0]: {"id": r[0], "name_sv": r[1], "name_en": r[2], "unit": r[3]}
-            for r in conn.execute("SELECT id, name_sv, name_en, unit FROM publish.indicators")
-        }
-        _check_indicators(params, catalogue)
-        kinds = list(params.actor_kinds)
-        inds = list(params.indicators)
-        (newest,) = one(
-            conn,
-            "SELECT max(last_week) FROM publish.approved_deliveries"
-            " WHERE indicators && %s AND actor_kind = ANY(%s)",
-            (inds, kinds),
-        )
-        if newest is None:
-            raise InputError(
-                f"There is no published data for {', '.join(inds)} from actor kind(s) "
-                f"{', '.join(kinds)}; choose another indicator or more actor kinds"
-            )
-        end = params.period_end or newest
-        start = params.period_start or _default_start(params, end)
-        n_weeks = (end - start).days // 7 + 1
-        if n_weeks > MAX_WEEKS:
-            raise InputError(f"The period has {n_weeks} weeks; at most {MAX_WEEKS} are analysed")
-        weeks = [start + timedelta(weeks=i) for i in range(n_weeks)]
-        areas = conn.execute(
-            "SELECT code, name, population, ST_AsGeoJSON(geom, 6), ST_AsBinary(geom)"
-            " FROM publish.areas ORDER BY code"
-        ).fetchall()
-        deliveries = conn.execute(
-            "SELECT id, first_week, last_week, indicators FROM publish.approved_deliveries"
-            " WHERE indicators && %s AND actor_kind = ANY(%s) AND last_week >= %s"
-            " AND first_week <= %s ORDER BY id",
-            (inds, kinds, start, end),
-        ).fetchall()
-        rows = conn.execute(
-            "SELECT area_code, indicator, (week_start - %s) / 7, value_status <> 'published',"
-            " CASE WHEN unit = 'count' THEN value ELSE numerator END"
-            " FROM publish.observations WHERE indicator = ANY(%s) AND actor_kind = ANY(%s)"
-            " AND week_start BETWEEN %s AND %s",
-            (start, inds, kinds, start, end),
-        ).fetchall()
-    if not areas:
-        raise InputError("No areas are published yet; import the area layer first")
-    code_index = {r[0]: i for i, r in enumerate(areas)}
-    ind_index = {name: j for j, name in enumerate(inds)}
-    imputed = (k - 1) / 2
-    if params.process == "early-warning":
-        imputed = math.floor(imputed + 0.5)
-    covered = np.zeros((len(inds), n_weeks), dtype=bool)
-    for _, first, last, delivered in deliveries:
-        lo, hi = max((first - start).days // 7, 0), min((last - start).days // 7, n_weeks - 1)
-        for name in set(delivered) & set(inds):
-            covered[ind_index[name], lo : hi + 1] = True
-    values = np.zeros((len(areas), len(inds), n_weeks))
-    n_imputed = 0
-    for code, name, week, suppressed, value in rows:
-        if code in code_index:
-            n_imputed += bool(suppressed)
-            values[code_index[code], ind_index[name], week] += imputed if suppressed else value
-    values[:, ~covered] = np.nan
-    if not covered.any():
-        raise InputError(
-            f"The period {iso_week(start)}..{iso_week(end)} has no published data for "
-            f"{', '.join(inds)}; the newest published week is {iso_week(newest)}"
-        )
-    return Cube(
-        codes=[r[0] for r in areas],
-        names=[r[1] for r in areas],
-        population=np.array([r[2] or 0 for r in areas], dtype=float),
-        geojson=[r[3] for r in areas],
-        metric=_to_sweref(shapely.from_wkb([bytes(r[4]) for r in areas])),
-        indicators={name: catalogue[name] for name in inds},
-        weeks=weeks,
-        values=values,
-        imputed_cells=n_imputed,
-        cells=int(covered.sum()) * len(areas),  # area x week x indicator cells with data
-        k=k,
-        version=version,
-        deliveries=[r[0] for r in deliveries],
-    )
-
-
-@functools.cache
-def _sweref_transformer():
-    import pyproj
-
-    return pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3006", always_xy=True)
-
-
-def _to_sweref(geoms: np.ndarray) -> np.ndarray:
-    """CRS84 -> SWEREF 99 TM (metres) for the weights; one transformer per process, reused
-    (PostGIS's ST_Transform pays the PROJ set-up on every new connection)."""
-    transformer = _sweref_transformer()
-    return shapely.transform(
-        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
-    )
-
-
-def _check_indicators(params: Params, catalogue: dict[str, dict]) -> None:
-    for name in params.indicators:
-        if name not in catalogue:
-            known = ", ".join(sorted(i for i, v in catalogue.items() if v["unit"] != "share"))
-            raise InputError(f"Unknown indicator (not in the catalogue); known indicators: {known}")
-        if catalogue[name]["unit"] == "share":
-            raise InputError(
-                f"{name} is published as a share (yearly or quarterly), not as weekly counts; "
-                "analyse a count indicator"
-            )
-
-
-def _default_start(params: Params, end: date) -> date:
-    if params.process == "early-warning":
-        weeks = params.baseline_weeks + params.guard_weeks + params.recent_weeks
-    else:
-        weeks = DEFAULT_WEEKS[params.process]
-        if params.process == "trends" and params.seasonal:
-            weeks = 2 * trends.WEEKS_PER_YEAR
-    return end - timedelta(weeks=weeks - 1)
 
 
 def _series(cube: Cube, params: Params) -> tuple[np.ndarray, np.ndarray]:
@@ -440,8 +292,7 @@ def provenance(cube: Cube, params: Params, covered: np.ndarray) -> dict:
         "seed": params.seed,
         "software": software_versions(),
         "input": {
-            "source": "publish.observations: approved deliveries only, protected by the cell key"
-            " method (docs/disclosure.md)",
+            "source": SOURCES[params.source].description,
             "publication_version": cube.version,
             "k": cube.k,
             "imputed_value": (cube.k - 1) / 2
@@ -460,14 +311,34 @@ def provenance(cube: Cube, params: Params, covered: np.ndarray) -> dict:
     }
 
 
-def run(conninfo: str, process: str, inputs: dict) -> dict:
-    """Parse, analyse and (with ``publish: true``) save; the entry point of processes and CLI."""
-    params = parse_params(process, inputs)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        collection = analyse(conn, params)
-        if params.publish:
-            from lagesbild_geo.publish.results import save_analysis_run
+def run(
+    conninfo: str,
+    process: str,
+    inputs: dict,
+    *,
+    exact: Callable[[], AbstractContextManager[psycopg.Connection]] | None = None,
+    save: str | None = None,
+) -> dict:
+    """Parse, analyse and (with ``publish: true``) save; the entry point of processes and CLI.
 
+    ``conninfo`` reads the publication; ``exact()`` opens the caller's transaction on the
+    exact data (``source: exact``; the server's processes only, which check the role first);
+    ``save`` is the connection a saved run is written with (``lagesbild_jobs`` in the server;
+    default ``conninfo``, the owner for ``lagesbild analyse``).
+    """
+    params = parse_params(process, inputs)
+    if params.source == "exact":
+        if exact is None:
+            raise InputError("source 'exact' is for the server's processes; use 'published'")
+        with exact() as conn:
+            collection = analyse(conn, params)
+    else:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            collection = analyse(conn, params)
+    if params.publish:
+        from lagesbild_geo.publish.results import save_analysis_run
+
+        with psycopg.connect(save or conninfo, autocommit=True) as conn:
             collection["provenance"]["published_run_id"] = save_analysis_run(conn, collection)
     return collection
 

@@ -26,6 +26,7 @@ from lagesbild_geo.cli.deliveries import (
     review_group,
 )
 from lagesbild_geo.cli.demo import demo_cmd, up_cmd
+from lagesbild_geo.cli.jobs import jobs_group
 from lagesbild_geo.cli.keys import keys_group
 from lagesbild_geo.cli.serve import publish_group, serve_cmd
 from lagesbild_geo.settings import Settings
@@ -63,6 +64,7 @@ for command in (
     publish_group,
     serve_cmd,
     analyse_cmd,
+    jobs_group,
     audit_cmd,
     config_cmd,
     access_log_cmd,

@@ -43,6 +43,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from lagesbild_geo.access.identity import CURRENT, PUBLIC, Identity
+from lagesbild_geo.analysis import jobs
 from lagesbild_geo.errors import AuthenticationError, DatabaseUnavailableError, InputError
 from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.server import checks
@@ -247,6 +248,9 @@ class PublishMiddleware:
         lost = status.startswith("500") or (executes and status.startswith("400"))
         if lost and needs_db and self.state.read() is None:
             return wsgi_error(DatabaseUnavailableError())
+        # What pygeoapi drops of a process's error (a 429's Retry-After) or adds to a run that
+        # was no job (Location): lagesbild_geo/analysis/jobs.py.
+        headers = jobs.response_headers(status, headers)
         # A 503 of the provider or a process (pygeoapi sets no headers): the table's Retry-After.
         if status.startswith("503") and not any(h[0].lower() == "retry-after" for h in headers):
             headers = headers + list(DatabaseUnavailableError.headers)

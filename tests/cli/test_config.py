@@ -10,7 +10,6 @@ from lagesbild_geo.settings import Settings
 
 OWNER_PASSWORD = "owner-S3cret-pw"
 READER_PASSWORD = "reader-S3cret-pw"
-TOKEN = "analysis-t0ken-S3cret"
 
 
 @pytest.fixture
@@ -21,7 +20,6 @@ def secrets_set(monkeypatch):
     monkeypatch.setenv(
         "LAGESBILD_PUBLIC_DATABASE_URL", f"postgresql://reader:{READER_PASSWORD}@db/lagesbild"
     )
-    monkeypatch.setenv("LAGESBILD_ANALYSIS_TOKEN", TOKEN)
     monkeypatch.setenv("LAGESBILD_K", "7")
 
 
@@ -38,7 +36,7 @@ def _every_name():
 @pytest.mark.parametrize("args", [(), ("--json",)], ids=["table", "json"])
 def test_config_masks_every_secret(secrets_set, args):
     out = _config(*args)
-    for secret in (OWNER_PASSWORD, READER_PASSWORD, TOKEN):
+    for secret in (OWNER_PASSWORD, READER_PASSWORD):
         assert secret not in out
     assert "owner:********@db:5432/lagesbild" in out
     assert "reader:********@db/lagesbild" in out
@@ -49,7 +47,6 @@ def test_config_table_shows_every_setting_with_its_effective_value(secrets_set):
     assert list(lines) == _every_name()
     assert lines["LAGESBILD_K"] == "7"
     assert lines["LAGESBILD_PG_PORT"] == "54329"  # a default is shown too
-    assert lines["LAGESBILD_ANALYSIS_TOKEN"] == "********"
     assert lines["LAGESBILD_SERVER_URL"] == "(not set)"
 
 
@@ -57,5 +54,4 @@ def test_config_json_has_every_setting(secrets_set):
     values = json.loads(_config("--json"))
     assert list(values) == _every_name()
     assert values["LAGESBILD_K"] == "7"
-    assert values["LAGESBILD_ANALYSIS_TOKEN"] == "********"
     assert values["LAGESBILD_SERVER_URL"] == ""

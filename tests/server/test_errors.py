@@ -48,8 +48,8 @@ from lagesbild_geo.server.errors import (
     wsgi_error,
 )
 from lagesbild_geo.store.deliveries import AlreadyDeliveredError
-from processes.common import JobManager
 from processes.hotspots import HotSpotsProcessor
+from processes.jobs import JobManager
 
 TABLE = [
     (LagesbildError, 500, "NoApplicableCode", 1),
@@ -146,8 +146,7 @@ def test_client_errors_are_info_without_traceback_server_errors_error_with_one(c
 
 
 @pytest.fixture
-def processor(monkeypatch):
-    monkeypatch.delenv("LAGESBILD_ANALYSIS_TOKEN", raising=False)
+def processor():
     return HotSpotsProcessor({"name": "processes.hotspots.HotSpotsProcessor", "data": {}})
 
 
@@ -162,7 +161,7 @@ def processor(monkeypatch):
     ],
 )
 def test_an_error_inside_a_process_keeps_its_status(monkeypatch, processor, raised, status, code):
-    def run(conninfo, process, inputs):
+    def run(conninfo, process, inputs, **connections):
         raise raised
 
     monkeypatch.setattr(processes.common.analysis, "run", run)
@@ -171,7 +170,6 @@ def test_an_error_inside_a_process_keeps_its_status(monkeypatch, processor, rais
     assert (err.value.http_status_code, err.value.ogc_exception_code) == (status, code)
     if not isinstance(raised, psycopg.Error):
         assert err.value.message == str(raised)
-    assert processor.error is err.value
 
 
 class _MemoryJobManager(JobManager):
@@ -180,7 +178,7 @@ class _MemoryJobManager(JobManager):
     def __init__(self, processor):
         self.jobs: dict[str, dict] = {}
         self.output_dir = None
-        self.is_async = False
+        self.is_async = True
         self.supports_subscribing = False
         self._processor = processor
 
@@ -197,8 +195,8 @@ class _MemoryJobManager(JobManager):
 
 
 @pytest.mark.parametrize("raised", [NotFoundError("gone"), ConflictError("clash")])
-def test_a_failed_sync_run_is_a_failed_job_and_raises_its_status(monkeypatch, processor, raised):
-    def run(conninfo, process, inputs):
+def test_a_failed_sync_run_raises_its_status_and_keeps_no_job(monkeypatch, processor, raised):
+    def run(conninfo, process, inputs, **connections):
         raise raised
 
     monkeypatch.setattr(processes.common.analysis, "run", run)
@@ -206,16 +204,16 @@ def test_a_failed_sync_run_is_a_failed_job_and_raises_its_status(monkeypatch, pr
     with pytest.raises(ProcessorExecuteError) as err:
         manager.execute_process("hotspots", {"indicator": "ran"})
     assert err.value.http_status_code == raised.http_status
-    (job,) = manager.jobs.values()
-    assert job["status"] == JobStatus.failed.value and str(raised) in job["message"]
+    assert manager.jobs == {}
 
 
 def test_a_successful_sync_run_is_returned_as_pygeoapi_returns_it(monkeypatch, processor):
     collection = {"type": "FeatureCollection", "features": []}
-    monkeypatch.setattr(processes.common.analysis, "run", lambda *args: collection)
+    monkeypatch.setattr(processes.common.analysis, "run", lambda *args, **kw: collection)
     manager = _MemoryJobManager(processor)
-    _, mime, outputs, status, _ = manager.execute_process("hotspots", {"indicator": "ran"})
+    job_id, mime, outputs, status, _ = manager.execute_process("hotspots", {"indicator": "ran"})
     assert (mime, outputs, status) == ("application/json", collection, JobStatus.successful)
+    assert manager.jobs == {}
 
 
 def test_an_unknown_indicator_in_a_real_analysis_is_a_400(demo_db_url, processor):
@@ -231,15 +229,3 @@ def test_an_unknown_indicator_in_a_real_analysis_is_a_400(demo_db_url, processor
             {"indicator": "skadegorelse", "period_start": "2020-W01", "period_end": "2020-W05"}
         )
     assert err.value.http_status_code == 400 and "has no published data" in err.value.message
-
-
-def test_the_publish_token_is_compared_with_the_servers(monkeypatch):
-    monkeypatch.setenv("LAGESBILD_ANALYSIS_TOKEN", "s3cret-ä")
-    monkeypatch.setattr(processes.common.analysis, "run", lambda *args: {"saved": True})
-    processor = HotSpotsProcessor({"name": "hotspots", "data": {}})
-    inputs = {"indicator": "ran", "publish": True}
-    for wrong in (None, "guess", "s3cret-a", 5):
-        with pytest.raises(ProcessorExecuteError, match="analysis token") as err:
-            processor.execute({**inputs, "publish_token": wrong})
-        assert err.value.http_status_code == 400
-    assert processor.execute({**inputs, "publish_token": "s3cret-ä"})[1] == {"saved": True}

@@ -19,6 +19,7 @@ import requests
 
 from lagesbild_geo.demo.history import plan_patterns, read_demo_layer, weeks_of_history
 from lagesbild_geo.publish import publication as publish
+from tests.access_helpers import make_key
 from tests.conftest import PG_PASSWORD, PG_PORT, PG_USER
 from tests.servers import running_server
 
@@ -27,7 +28,6 @@ pytestmark = pytest.mark.server
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 COPY = "lagesbild_analysis_serve"
-TOKEN = "test-analysis-token"
 READER_PASSWORD = "reader-test-pw"  # the same as test_server_features.py (the role is global)
 
 
@@ -72,9 +72,10 @@ def server(database, nightly, tmp_path_factory):
         database_url=database,
         public_url=public,
         data_dir=tmp_path_factory.mktemp("serve-analysis"),
-        LAGESBILD_ANALYSIS_TOKEN=TOKEN,
     ) as srv:
-        yield srv
+        with psycopg.connect(database) as conn:
+            keys = {role: make_key(conn, role) for role in ("analyst", "reviewer")}
+        yield {**srv, "keys": keys}
 
 
 def _execute(server, process, inputs, **headers):
@@ -160,9 +161,10 @@ BAD = [
      "choose a larger distance band or use k nearest neighbours"),
     ("hotspots", {"indicator": "skadegorelse", "permutations": "many"}, "a whole number"),
     ("hotspots", {"indikator": "skadegorelse"}, "Unknown input(s) indikator"),
-    ("hotspots", {"indicator": "skadegorelse", "publish": True}, "publish_token"),
     ("hotspots", {"indicator": "skadegorelse", "publish": True, "publish_token": "guess"},
-     "needs the server's analysis token"),
+     "Unknown input(s) publish_token"),
+    ("hotspots", {"indicator": "skadegorelse", "publish": True, "source": "exact"},
+     "run it on source 'published' to save it"),
     ("early-warning", {"indicator": "skadegorelse", "baseline_weeks": 2}, "between 4 and 156"),
 ]  # fmt: skip
 
@@ -224,10 +226,10 @@ def test_publish_true_replaces_the_hotspots_layer_and_its_etag(server, planted):
         {
             "indicator": disorder.indicator,
             "publish": True,
-            "publish_token": TOKEN,
             "permutations": 99,
             "seed": 5,
         },  # fmt: skip
+        **{"X-API-Key": server["keys"]["analyst"]},
     )
     assert response.status_code == 200, response.text
     run_id = response.json()["provenance"]["published_run_id"]
@@ -239,6 +241,39 @@ def test_publish_true_replaces_the_hotspots_layer_and_its_etag(server, planted):
     assert props[disorder.areas[0]]["bin"] >= 2
     assert props[disorder.areas[0]]["label_sv"].startswith("Het punkt")
     assert requests.get(items, params={"nope": 1}, timeout=10).status_code == 400
+
+
+def test_saving_needs_an_analyst_and_says_how_to_log_in(server):
+    inputs = {"indicator": "skadegorelse", "publish": True, "permutations": 0}
+    public = _execute(server, "hotspots", inputs)
+    assert public.status_code == 401 and "WWW-Authenticate" in public.headers
+    assert "analyst role" in public.json()["description"]
+    reviewer = _execute(server, "hotspots", inputs, **{"X-API-Key": server["keys"]["reviewer"]})
+    assert reviewer.status_code == 403
+    exact = _execute(server, "hotspots", {"indicator": "skadegorelse", "source": "exact"})
+    assert exact.status_code == 401
+
+
+def test_a_synchronous_run_leaves_no_job_and_an_async_one_is_its_callers(server):
+    with psycopg.connect(_db_url()) as conn:
+        before = conn.execute("SELECT count(*) FROM jobs.jobs").fetchone()[0]
+    jobs_dir = server["data_dir"] / "jobs"
+    files = set(jobs_dir.iterdir())
+    response = _execute(server, "hotspots", {"indicator": "skadegorelse", "permutations": 0})
+    assert response.status_code == 200 and "Location" not in response.headers
+    with psycopg.connect(_db_url()) as conn:
+        assert conn.execute("SELECT count(*) FROM jobs.jobs").fetchone()[0] == before
+    assert set(jobs_dir.iterdir()) == files
+    analyst = {"X-API-Key": server["keys"]["analyst"]}
+    job = _execute(server, "trends", {"indicator": "skadegorelse"}, Prefer="respond-async",
+                   **analyst)  # fmt: skip
+    assert job.status_code == 201
+    status_url = job.headers["Location"]
+    assert requests.get(status_url, timeout=10).status_code == 404  # not the public's
+    listed = requests.get(server["url"] + "/jobs", params={"f": "json"}, timeout=10).json()
+    assert job.json()["jobID"] not in {j["jobID"] for j in listed["jobs"]}
+    mine = requests.get(server["url"] + "/jobs", params={"f": "json"}, headers=analyst)
+    assert [j["jobID"] for j in mine.json()["jobs"]] == [job.json()["jobID"]]
 
 
 def test_jobs_are_kept_by_the_postgresql_job_manager(server):
