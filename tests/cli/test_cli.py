@@ -26,21 +26,6 @@ def test_every_command_explains_itself(path):
     assert len(first_line) > 20, f"{' '.join(path)} needs a real help text"
 
 
-@pytest.fixture
-def cli(pg_url, monkeypatch):
-    monkeypatch.setenv("LAGESBILD_DATABASE_URL", pg_url)
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        result = runner.invoke(main, [str(a) for a in args])
-        if ok:
-            assert result.exit_code == 0, result.output + str(result.exception or "")
-        return result
-
-    run("db", "migrate")
-    return run
-
-
 def test_deso_layers_import_with_their_defects_reported(cli, pg_conn, shared_areas):
     out = cli(
         "areas",
