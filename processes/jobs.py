@@ -58,7 +58,8 @@ class JobManager(PostgreSQLManager):
         named = manager_def.get("processes", {}).items()
         processes = {key.removeprefix(PROCESS_KEY_PREFIX): conf for key, conf in named}
         super().__init__(dict(manager_def, processes=processes))
-        self.table_model = _owned(self.table_model)
+        owned: Table = _owned(self.table_model)
+        self.table_model = owned
         self.c = self.table_model.c
         # pygeoapi builds the manager in each worker: an entry point of our code.
         self.limits = jobs.JobLimits.from_settings(Settings())
@@ -76,7 +77,13 @@ class JobManager(PostgreSQLManager):
             return jobs.prune(conn.connection.cursor(), self.limits.retention_s, self.output_dir)
 
     def get_jobs(self, status=None, limit=None, offset=None) -> dict:
+        """The caller's jobs (and the municipality's, for its principals). The public's jobs
+        are never listed, not even to the same address: several people may share one address
+        behind a proxy, and a job (a municipality's table to protect, say) is reached only
+        through the unguessable URL its submitter got."""
         self.prune()
+        if identity.current().is_public:
+            return {"jobs": [], "numberMatched": 0}
         with Session(self._engine) as session:
             query = session.query(self.table_model).filter(self._visible())
             if status is not None:

@@ -26,7 +26,8 @@ WRITERS: dict[str, set[str]] = {
     # the SQL function lagesbild.log_access, from whichever stage acts)
     "lagesbild": {"store", "db", "access"},
     "publish": {"publish", "db"},
-    "jobs": {"db"},
+    # the job manager's rules (retention, bounds) are analysis/jobs.py's
+    "jobs": {"db", "analysis"},
 }
 
 

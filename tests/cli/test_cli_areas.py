@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import geopandas as gpd
 
-from tests.cli.test_cli import cli  # noqa: F401  (the fixture: a migrated database)
 from tests.conftest import REPO
 
 DESO = ("--code-field", "deso_code")
@@ -16,7 +15,7 @@ def _population(pg_conn) -> tuple:
     ).fetchone()
 
 
-def test_deso_codes_get_their_levels_and_fields_not_given_are_kept(cli, pg_conn, shared_areas):  # noqa: F811
+def test_deso_codes_get_their_levels_and_fields_not_given_are_kept(cli, pg_conn, shared_areas):
     deso = shared_areas / "deso2018_sodertalje.gpkg"
     out = cli(
         "areas",
@@ -50,7 +49,7 @@ def test_deso_codes_get_their_levels_and_fields_not_given_are_kept(cli, pg_conn,
     ).fetchone() == (0,)
 
 
-def test_codes_that_do_not_say_their_levels_need_level_prefixes(cli, pg_conn):  # noqa: F811
+def test_codes_that_do_not_say_their_levels_need_level_prefixes(cli, pg_conn):
     nyko = REPO / "areas" / "lagesby_nyko.gpkg"
     refused = cli("areas", "import", nyko, "--layer", "nyko3", ok=False)
     assert refused.exit_code == 2 and "--level-prefixes" in refused.output
@@ -63,7 +62,7 @@ def test_codes_that_do_not_say_their_levels_need_level_prefixes(cli, pg_conn):  
     assert set(levels) == {1, 2, 3}
 
 
-def test_a_revision_after_deliveries_is_a_new_version_in_the_list(cli, pg_conn, tmp_path):  # noqa: F811
+def test_a_revision_after_deliveries_is_a_new_version_in_the_list(cli, pg_conn, tmp_path):
     nyko = REPO / "areas" / "lagesby_nyko.gpkg"
     cli(
         "areas",

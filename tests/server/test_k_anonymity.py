@@ -103,8 +103,8 @@ def _jobs(server) -> int:
 
 def test_a_sync_run_leaves_no_job_and_a_job_is_never_listed(server):
     """A municipality's table is its own: a synchronous run leaves nothing on the server, and
-    an asynchronous job is reached only through the URL its submitter got, never by listing
-    /jobs (in any format)."""
+    an anonymous asynchronous job is reached only through the URL its submitter got, never by
+    listing /jobs (in any format, not even from the same address)."""
     inputs = {"table": grid_rows(CLASSIC), "margins": MARGINS_2D, "method": "suppression",
               "secret": "5e" * 32}  # fmt: skip
     accepted = _execute(server, inputs, Prefer="respond-async")
