@@ -249,3 +249,24 @@ def test_a_deso_layer_that_leaves_out_used_areas_is_a_409_and_changes_nothing(se
     assert r.status_code == 409, r.text
     assert "nothing was imported" in r.json()["description"]
     assert _versions(server) == before
+
+
+def test_the_openapi_document_describes_every_admin_path(server):
+    doc = requests.get(server["url"] + "/openapi?f=json", timeout=30).json()
+    expected = {
+        "/admin": {"get"},
+        "/admin/actors": {"get", "post"},
+        "/admin/keys": {"get", "post"},
+        "/admin/keys/{id}/revoke": {"post"},
+        "/admin/access-log": {"get"},
+        "/admin/areas": {"get", "post"},
+    }
+    for path, methods in expected.items():
+        assert methods <= set(doc["paths"][path]), path
+    post = doc["paths"]["/admin/areas"]["post"]
+    assert {"multipart/form-data", "application/geopackage+sqlite3"} <= set(
+        post["requestBody"]["content"]
+    )
+    names = {p["name"] for p in post["parameters"]}
+    assert {"layer", "code_field", "population_field", "level_prefixes", "source_crs"} <= names
+    assert {"201", "400", "401", "403", "409", "413"} <= set(post["responses"])
