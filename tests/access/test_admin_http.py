@@ -237,15 +237,17 @@ def test_the_admin_imports_a_revised_layer_as_a_new_version(server, tmp_path):
 
 
 def test_a_deso_layer_that_leaves_out_used_areas_is_a_409_and_changes_nothing(server, shared_areas):
+    """A real DeSO layer, sent raw as GeoJSON (WGS 84): read, reprojected and checked, then
+    refused because the history's deliveries use NYKO areas it does not cover."""
     before = _versions(server)
-    r = _post_areas(
-        server,
-        "admin",
-        shared_areas / "deso2018_sodertalje.gpkg",
-        code_field="deso_code",
-        population_field="pop_2023",
-        level_prefixes="4,5",
-    )
+    r = requests.post(
+        server["url"] + "/admin/areas",
+        params={"filename": "deso.geojson", "code_field": "deso_code",
+                "population_field": "pop_2023", "level_prefixes": "4,5"},
+        data=(shared_areas / "deso2018_sodertalje.geojson").read_bytes(),
+        headers={**_as(server, "admin"), "Content-Type": "application/geo+json"},
+        timeout=120,
+    )  # fmt: skip
     assert r.status_code == 409, r.text
     assert "nothing was imported" in r.json()["description"]
     assert _versions(server) == before
