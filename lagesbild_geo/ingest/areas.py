@@ -140,6 +140,7 @@ def read_area_file(
     layer: str | int | None = None,
     level_prefixes: tuple[int, ...] | str | None = None,
     repair: bool = True,
+    name: str | None = None,
 ) -> AreaLayer:
     """Read any OGR-readable area file into a clean level-3 layer in SWEREF 99 TM.
 
@@ -163,13 +164,17 @@ def read_area_file(
     repair
         Repair invalid polygons with :func:`shapely.make_valid` (warning per code) instead of
         refusing the file.
+    name
+        What the problems, warnings and the report call the file (default: ``path``). An
+        upload over HTTP (``POST /admin/areas``) is read from a folder of the server's, whose
+        path is none of the caller's business.
 
     Raises
     ------
     AreaCrsError, AreaCodeError, AreaGeometryError, AreaFileError
         With every problem found, each naming the feature code (or index) and why.
     """
-    source = str(path)
+    source = name or str(path)
     guess = isinstance(level_prefixes, str)
     prefixes: tuple[int, int] | None = None
     if isinstance(level_prefixes, str):
@@ -179,7 +184,7 @@ def read_area_file(
         prefixes = _check_prefixes(level_prefixes)
     notes: list[str] = []
     warnings: list[str] = []
-    raw = _read(source, layer, warnings)
+    raw = _read(str(path), layer, warnings, source)
     wanted = [f for f in (code_field, name_field, population_field, level_field) if f]
     missing = [f for f in wanted if f not in raw.columns]
     if missing:
@@ -294,15 +299,18 @@ def _refuse(error: type[AreaFileError], source: str, reasons: list[str], column=
         raise error(source, [Problem(source, reason, column=column) for reason in reasons])
 
 
-def _read(source: str, layer: str | int | None, warnings: list[str]) -> gpd.GeoDataFrame:
+def _read(path: str, layer: str | int | None, warnings: list[str], source: str) -> gpd.GeoDataFrame:
+    """The file's layer as read by GDAL; ``source`` is the file's name in messages (GDAL's
+    own message names the path: it is replaced by ``source``)."""
     try:
-        layers = pyogrio.list_layers(source)
+        layers = pyogrio.list_layers(path)
         if layer is None and len(layers) > 1:
             names = ", ".join(str(name) for name, _ in layers)
             warnings.append(f"{source} has layers {names}; read the first, '{layers[0][0]}'")
-        return pyogrio.read_dataframe(source, layer=layer)
+        return pyogrio.read_dataframe(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        problem = Problem(source, f"cannot be read as an area file: {exc}")
+        why = str(exc).replace(path, source)
+        problem = Problem(source, f"cannot be read as an area file: {why}")
         raise AreaFileError(source, [problem]) from exc
 
 

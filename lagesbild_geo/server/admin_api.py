@@ -13,14 +13,16 @@ path                              method  what
                                           ``principal``, ``role``, ``actor_id``, ``action``,
                                           ``object_type``, ``object_id``, ``limit`` (≤ 1000),
                                           ``offset``
-``/admin/areas``                  GET     the versions of the area layer (an import is
-                                          ``lagesbild areas import`` on the server: a GIS
-                                          layer with options and a report is a command-line
-                                          job)
+``/admin/areas``                  GET     the versions of the area layer
+``/admin/areas``                  POST    import an area layer (GeoPackage, zipped Shapefile,
+                                          GeoJSON, FlatGeobuf) with the options of ``lagesbild
+                                          areas import``; 201 with its report
+                                          (``server/area_import.py``)
 ================================  ======  ====================================================
 
-Everything runs as ``lagesbild_admin`` (``restricted_db.connection``); keys and actors
-created or changed, and every read of the log, are themselves logged.
+Everything runs as ``lagesbild_admin`` (``restricted_db.connection``; an import's rebuild of
+the public layers as ``lagesbild_publisher``); keys and actors created or changed, area
+layers imported, and every read of the log, are themselves logged.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from lagesbild_geo.access import keys
 from lagesbild_geo.access import log as access_log
 from lagesbild_geo.access.identity import ROLES, Identity
 from lagesbild_geo.errors import InputError
-from lagesbild_geo.server import restricted_db
+from lagesbild_geo.server import area_import, restricted_db
 from lagesbild_geo.server.resources import (
     Response,
     answer,
@@ -78,7 +80,11 @@ def _route(environ, identity: Identity) -> Response:
     if path == "/access-log":
         return _log(environ, identity) if get else method_not_allowed("GET")
     if path == "/areas":
-        return _areas(identity) if get else method_not_allowed("GET")
+        if get:
+            return _areas(identity)
+        if method == "POST":
+            return area_import.post(environ, identity)
+        return method_not_allowed("GET, POST")
     raise not_found(PREFIX + path)
 
 

@@ -1,10 +1,10 @@
-"""``/deliveries`` and ``/review`` in pygeoapi's generated OpenAPI document.
+"""``/deliveries``, ``/review`` and ``/admin`` in pygeoapi's generated OpenAPI document.
 
 pygeoapi describes its own resources only; the service's delivery resource
-(``server/deliveries_api.py``) is added here, with the two credentials it accepts (an API key
-in ``X-API-Key``, an OpenID Connect bearer token), so that ``/openapi`` documents everything
-the service answers. ``server/config.prepare`` calls :func:`add_paths` on the document it
-generates.
+(``server/deliveries_api.py``) and the administrator's (``server/admin_api.py``) are added
+here, with the two credentials they accept (an API key in ``X-API-Key``, an OpenID Connect
+bearer token), so that ``/openapi`` documents everything the service answers.
+``server/config.prepare`` calls :func:`add_paths` on the document it generates.
 """
 
 from __future__ import annotations
@@ -273,11 +273,181 @@ def _paths() -> dict[str, Any]:
     }
 
 
+ADMIN_TAG = "admin"
+_ADMIN_ERRORS = {
+    "400": "Malformed or refused (an area file: `problems` lists file and reason)",
+    "401": "No valid credential",
+    "403": "The credential is not an admin's",
+    "404": "No such actor or key",
+    "405": "Method not allowed here (see Allow)",
+    "409": "The area layer leaves out areas stored deliveries use; nothing was imported",
+    "413": "The file is larger than the server's limit (LAGESBILD_MAX_DELIVERY_BYTES)",
+}
+_AREA_OPTIONS = [
+    ("layer", "string", "Layer name, for a GeoPackage with several layers"),
+    ("code_field", "string", "Field with the area code (default: code)"),
+    ("name_field", "string", "Field with the area name (default: the stored names, or code)"),
+    ("population_field", "string", "Field with the number of inhabitants"),
+    ("level_field", "string", "Field with the NYKO level; only level 3 is kept"),
+    ("source_crs", "string", "CRS of the file when it states none, e.g. EPSG:3011"),
+    ("level_prefixes", "string", "Code lengths of levels 1 and 2, e.g. 1,2 (DeSO: 4,5)"),
+    ("no_repair", "boolean", "Refuse invalid geometries instead of repairing them"),
+    ("clear_population", "boolean", "Without population_field: clear stored populations"),
+    ("clear_names", "boolean", "Without name_field: name the areas by their codes"),
+    ("filename", "string", "The file's name for a raw body without Content-Disposition"),
+]
+
+
+def _admin_op(summary: str, ok: str, ok_text: str, *errors: str, **more) -> dict[str, Any]:
+    """An operation of ``/admin``: its JSON answer ``ok`` and the errors it may give."""
+    responses: dict[str, Any] = {
+        ok: {
+            "description": ok_text,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+    for code in ("401", "403", *errors):
+        responses[code] = {
+            "description": _ADMIN_ERRORS[code],
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/DeliveryError"}}
+            },
+        }
+    return {
+        "tags": [ADMIN_TAG],
+        "summary": summary,
+        "security": SECURITY,
+        "responses": responses,
+        **more,
+    }
+
+
+def _json_body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _admin_paths() -> dict[str, Any]:
+    text = {"type": "string"}
+    log_filters = ["principal", "role", "actor_id", "action", "object_type", "object_id"]
+    log_parameters = [
+        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+        {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+        *({"name": name, "in": "query", "schema": text} for name in log_filters),
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        },
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    ]
+    area_fields = {"file": {"type": "string", "format": "binary"}}
+    area_fields |= {name: {"type": kind} for name, kind, _ in _AREA_OPTIONS if name != "filename"}
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "/admin": {"get": _admin_op("The administrator's resources", "200", "Links")},
+        "/admin/actors": {
+            "get": _admin_op("The delivering organisations", "200", "The actors"),
+            "post": _admin_op(
+                "Add or rename an actor",
+                "201",
+                "Saved",
+                "400",
+                requestBody=_json_body(
+                    ["id", "kind", "name"], {"id": text, "kind": text, "name": text}
+                ),
+            ),
+        },
+        "/admin/keys": {
+            "get": _admin_op("API keys (never a secret or its hash)", "200", "The keys"),
+            "post": _admin_op(
+                "Create an API key; the key is in this answer only",
+                "201",
+                "The new key",
+                "400",
+                "404",
+                requestBody=_json_body(
+                    ["role", "owner"],
+                    {
+                        "role": {
+                            "type": "string",
+                            "enum": ["actor", "reviewer", "analyst", "admin"],
+                        },
+                        "owner": text,
+                        "actor_id": text,
+                        "expires_at": {"type": "string", "format": "date-time"},
+                    },
+                ),
+            ),
+        },
+        "/admin/keys/{id}/revoke": {
+            "post": _admin_op(
+                "Revoke a key, at once",
+                "200",
+                "Revoked",
+                "404",
+                parameters=[
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9a-f]{12}$"},
+                    }
+                ],
+            )
+        },
+        "/admin/access-log": {
+            "get": _admin_op(
+                "The access log, newest first (reading it is logged)",
+                "200",
+                "The entries",
+                "400",
+                parameters=log_parameters,
+            )
+        },
+        "/admin/areas": {
+            "get": _admin_op("The versions of the area layer", "200", "The versions"),
+            "post": _admin_op(
+                "Import an area layer (GeoPackage, zipped Shapefile, GeoJSON, FlatGeobuf)",
+                "201",
+                "Imported: the new version and the import's report (gaps, overlaps, "
+                "repairs, what was carried over)",
+                "400",
+                "409",
+                "413",
+                description="The same reading, checks and import as `lagesbild areas import`, "
+                "whose options are the parameters (or form fields); the public layers are "
+                "rebuilt in the same transaction.",
+                parameters=[
+                    {"name": name, "in": "query", "description": about, "schema": {"type": kind}}
+                    for name, kind, about in _AREA_OPTIONS
+                ],
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": area_fields,
+                            }
+                        },
+                        "application/geopackage+sqlite3": binary,
+                        "application/geo+json": binary,
+                        "application/zip": binary,
+                    },
+                },
+            ),
+        },
+    }
+
+
 def add_paths(document: dict) -> dict:
-    """``document`` with the delivery paths, their schemas and the security schemes added
-    (a copy; adding twice gives the same document)."""
+    """``document`` with the delivery and admin paths, their schemas and the security
+    schemes added (a copy; adding twice gives the same document)."""
     out = copy.deepcopy(document)
     out.setdefault("paths", {}).update(_paths())
+    out["paths"].update(_admin_paths())
     components = out.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(copy.deepcopy(SCHEMES))
     schemas = components.setdefault("schemas", {})
@@ -285,4 +455,12 @@ def add_paths(document: dict) -> dict:
     tags = out.setdefault("tags", [])
     if not any(t.get("name") == TAG for t in tags):
         tags.append({"name": TAG, "description": "Leveranser och granskning / deliveries"})
+    if not any(t.get("name") == ADMIN_TAG for t in tags):
+        tags.append(
+            {
+                "name": ADMIN_TAG,
+                "description": "Administration: aktörer, nycklar, "
+                "områdesskikt, åtkomstloggen / actors, keys, area layers, the log",
+            }
+        )
     return out
