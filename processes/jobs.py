@@ -54,12 +54,14 @@ def _owned(table: Table) -> Table:
 class JobManager(PostgreSQLManager):
     """pygeoapi's PostgreSQL job manager with owned, bounded, expiring jobs (module docstring)."""
 
+    #: pygeoapi's model of the job table (set by its constructor), then :func:`_owned`'s
+    table_model: Table
+
     def __init__(self, manager_def: dict):
         named = manager_def.get("processes", {}).items()
         processes = {key.removeprefix(PROCESS_KEY_PREFIX): conf for key, conf in named}
         super().__init__(dict(manager_def, processes=processes))
-        owned: Table = _owned(self.table_model)
-        self.table_model = owned
+        self.table_model = _owned(self.table_model)
         self.c = self.table_model.c
         # pygeoapi builds the manager in each worker: an entry point of our code.
         self.limits = jobs.JobLimits.from_settings(Settings())

@@ -157,9 +157,9 @@ def prepare(settings: Settings) -> dict[str, str]:
     # pygeoapi's document, with the service's own resources (deliveries, decisions) and the
     # two ways to authenticate added
     document = yaml.safe_load(generate_openapi_document(config_path, "yaml"))
+    document = openapi_extra.add_paths(openapi_extra.add_security(document, set(restricted)))
     openapi_path.write_text(
-        yaml.safe_dump(openapi_extra.add_paths(document), allow_unicode=True, sort_keys=False),
-        encoding="utf-8",
+        yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
     provider.forget_engines()
     patches.forget_pygeoapi_engines()

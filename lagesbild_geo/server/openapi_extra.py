@@ -442,6 +442,35 @@ def _admin_paths() -> dict[str, Any]:
     }
 
 
+#: What any operation may answer because of the caller's credentials (docs/access.md).
+_UNAUTHORIZED = {
+    "description": "The credential sent is not valid (unknown, expired, revoked, "
+    "forged, another audience): on every path, never treated as the public"
+}
+_FORBIDDEN = {"description": "The credential is valid but its role may not read this layer"}
+
+
+def add_security(document: dict, restricted: set[str] | frozenset[str]) -> dict:
+    """Every operation of pygeoapi's own paths may answer 401 (a credential that is sent is
+    checked on every path) and is open to the public or to either credential; the paths of
+    a restricted collection need a credential and answer 403 to another role (a copy)."""
+    out = copy.deepcopy(document)
+    for path, item in out.get("paths", {}).items():
+        parts = path.split("/")
+        restricted_path = len(parts) > 2 and parts[1] == "collections" and parts[2] in restricted
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "delete", "patch", "head", "options"):
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", _UNAUTHORIZED)
+            if restricted_path:
+                responses.setdefault("403", _FORBIDDEN)
+                operation.setdefault("security", copy.deepcopy(SECURITY))
+            else:
+                operation.setdefault("security", [{}, *copy.deepcopy(SECURITY)])
+    return out
+
+
 def add_paths(document: dict) -> dict:
     """``document`` with the delivery and admin paths, their schemas and the security
     schemes added (a copy; adding twice gives the same document)."""

@@ -70,6 +70,10 @@ AREA_CODE_COLUMN = {
     "situation": "area_code",
     "hotspots": "area_code",
     "trends": "area_code",
+    # the restricted views of exact data (schema restricted, migration 0025: publish.areas.geom
+    # joined by area_code)
+    "my_observations": "area_code",
+    "exact_observations": "area_code",
 }
 
 

@@ -58,11 +58,6 @@ from lagesbild_geo.server.provider import AREA_CODE_COLUMN, PublishProvider
 
 LOGGER = logging.getLogger(__name__)
 
-#: The restricted views whose rows have the geometry of their level-3 area (migration 0025
-#: joins publish.areas.geom): the provider takes it from the area cache, as for the public
-#: layers (provider.AREA_CODE_COLUMN, which every read consults by table name).
-AREA_CODE_COLUMN.update({"my_observations": "area_code", "exact_observations": "area_code"})
-
 #: The access log's action for a read of a restricted layer (lagesbild.access_log).
 READ_ACTION = "layer.read"
 
