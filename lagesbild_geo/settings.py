@@ -163,6 +163,23 @@ class Settings(BaseSettings):
         "served by the HTML pages instead of a CDN.",
     )
 
+    # -- the embeddable trend map (/karta, lagesbild_geo/server/karta.py) ------------------
+    map_tiles_url: str = Field(
+        default="",
+        description="Background tiles of the trend map at /karta: a Leaflet URL template "
+        "(https://{s}.example.se/{z}/{x}/{y}.png). Empty (the default): no background, the area "
+        "outlines are the map and the visitor's browser talks to this service only.",
+    )
+    map_tiles_attribution: str = Field(
+        default="",
+        description="The tile service's attribution shown on the trend map (plain text).",
+    )
+    map_frame_ancestors: str = Field(
+        default="*",
+        description="Who may embed /karta in an iframe: the CSP frame-ancestors sources, e.g. "
+        "'https://karta.kommun.se' ('*': any site; \"'none'\": nobody).",
+    )
+
     # -- jobs of the processes (lagesbild_geo/analysis/jobs.py) -------------------------------
     job_retention_s: int = Field(
         default=86_400,
@@ -239,6 +256,18 @@ class Settings(BaseSettings):
         description="How long the fetched signing keys are kept before they are fetched again; "
         "a token naming an unknown key fetches them at once (at most every 30 s).",
     )
+
+    @field_validator("map_frame_ancestors")
+    @classmethod
+    def _sources_only(cls, value: str) -> str:
+        """The value ends the page's Content-Security-Policy: a ``;`` (or a line break) would
+        let a setting add directives (``script-src *``) to the policy."""
+        if not value.strip() or any(c in value for c in ";,\r\n"):
+            raise ValueError(
+                "LAGESBILD_MAP_FRAME_ANCESTORS takes CSP frame-ancestors sources separated by "
+                "spaces ('*', \"'self'\", https://karta.kommun.se); no ';' or ','"
+            )
+        return value.strip()
 
     @field_validator("oidc_algorithms")
     @classmethod

@@ -110,6 +110,7 @@ ROUTES = {
     "/deliveries": "lagesbild_geo.server.deliveries_api",
     "/review": "lagesbild_geo.server.deliveries_api",
     "/granskning": "lagesbild_geo.server.granskning",
+    "/karta": "lagesbild_geo.server.karta",
     "/admin": "lagesbild_geo.server.admin_api",
 }
 
