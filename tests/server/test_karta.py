@@ -30,6 +30,8 @@ from lagesbild_geo.server import karta
 from lagesbild_geo.settings import Settings
 from tests.servers import free_port, running_server
 
+REPO = Path(__file__).resolve().parents[2]
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's, as tests/access/test_granskning_browser.py
 ARTEFACTS = Path(__file__).resolve().parents[1] / "artefacts"
 INCREASING, DECREASING = "rgb(215, 48, 31)", "rgb(43, 131, 186)"  # karta.js's CLASSES
@@ -124,13 +126,15 @@ def _png() -> bytes:
 @pytest.fixture(scope="module")
 def city():
     """The city's web site on another local origin: a page framing the map, and tiles."""
-    tile, seen = _png(), []
+    tile, seen, pages = _png(), [], {}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             seen.append(self.path)
             if self.path.startswith("/tiles/"):
                 body, kind = tile, "image/png"
+            elif self.path in pages:
+                body, kind = pages[self.path].encode(), "text/html; charset=utf-8"
             else:
                 src = self.path.removeprefix("/embed?src=")
                 body = (
@@ -150,7 +154,7 @@ def city():
     httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield {"url": f"http://127.0.0.1:{httpd.server_address[1]}", "seen": seen}
+    yield {"url": f"http://127.0.0.1:{httpd.server_address[1]}", "seen": seen, "pages": pages}
     httpd.shutdown()
     httpd.server_close()
 
@@ -340,3 +344,53 @@ def test_frame_ancestors_comes_from_the_settings_over_http(server):
     assert "img-src 'self' data: http://127.0.0.1:" in response.headers["Content-Security-Policy"]
     leaflet = requests.get(server["url"] + "/static/vendor/leaflet/leaflet.js", timeout=30)
     assert leaflet.status_code == 200 and b"Leaflet" in leaflet.content[:200]
+
+
+def _snippet(document: str, name: str) -> str:
+    """The code block after ``<!-- snippet: name ... -->`` in ``document`` (of the repo)."""
+    text = (REPO / document).read_text(encoding="utf-8")
+    found = re.search(rf"<!-- snippet: {name} .*?-->\n```js\n(?P<code>.*?)```", text, re.S)
+    assert found, f"no snippet {name} in {document}"
+    return found["code"]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    ("document", "name", "shows"),
+    [("docs/publishing.md", "karta-leaflet", "popup"), ("README.md", "readme-leaflet", "tooltip")],
+)
+def test_the_documented_snippet_draws_the_layer_on_the_citys_own_map(
+    server, city, browser, document, name, shows
+):
+    """The snippet as documented, its address replaced by the test server's, run on a page of
+    another origin with its own Leaflet map (CORS: the layer is fetched across origins)."""
+    from playwright.sync_api import expect
+
+    code = _snippet(document, name).replace("http://127.0.0.1:5000", server["url"])
+    assert code.count(server["url"]) == 1
+    city["pages"][f"/{name}"] = (
+        '<!doctype html><html lang="sv"><title>Stadens webbkarta</title>'
+        f'<link rel="stylesheet" href="{server["url"]}/static/vendor/leaflet/leaflet.css">'
+        '<div id="map" style="width: 800px; height: 600px"></div>'
+        f'<script src="{server["url"]}/static/vendor/leaflet/leaflet.js"></script>'
+        "<script>const map = L.map('map').setView([59.33, 18.07], 12);\n"
+        f"{code}</script></html>"
+    )
+    page = _page(browser)
+    page.goto(f"{city['url']}/{name}")
+    paths = page.locator("path.leaflet-interactive")
+    expect(paths).to_have_count(60)
+    fills = _fills(page)
+    assert fills.count(INCREASING) == 20 and fills.count(DECREASING) == 10
+    page.evaluate("map.fitBounds(Object.values(map._layers).find(l => l.getBounds).getBounds())")
+    target = paths.first
+    if shows == "popup":
+        target.click(force=True)
+        shown = page.locator(".leaflet-popup-content p")
+    else:
+        target.hover(force=True)
+        shown = page.locator(".leaflet-tooltip")
+    shown.wait_for()
+    area_name, trend = shown.inner_text().split(" (")[0].split(": ")
+    assert area_name in server["areas"].values() and trend in {"Ökande", "Minskande", "Ingen trend"}
+    assert page.errors == [], page.errors
