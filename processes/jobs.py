@@ -79,10 +79,8 @@ class JobManager(PostgreSQLManager):
             return jobs.prune(conn.connection.cursor(), self.limits.retention_s, self.output_dir)
 
     def get_jobs(self, status=None, limit=None, offset=None) -> dict:
-        """The caller's jobs (and the municipality's, for its principals). The public's jobs
-        are never listed, not even to the same address: several people may share one address
-        behind a proxy, and a job (a municipality's table to protect, say) is reached only
-        through the unguessable URL its submitter got."""
+        """The caller's jobs (and the municipality's, for its principals); the public's are
+        never listed: an address may be shared behind a proxy (docs/access.md)."""
         self.prune()
         if identity.current().is_public:
             return {"jobs": [], "numberMatched": 0}
