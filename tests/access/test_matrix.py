@@ -13,6 +13,9 @@ searched for what its caller must not see.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import http.client
 import json
 import re
@@ -24,10 +27,12 @@ import pandas as pd
 import psycopg
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lagesbild_geo.store import deliveries as store
 from tests import publish_data
+from tests.access import test_oidc as oidc_tests
 from tests.access_helpers import ACTOR_A, ACTOR_B, serving_with_audiences
 
 AUDIENCES = (
@@ -117,7 +122,7 @@ def _wait_for(srv, audience, response) -> str:
     raise AssertionError(f"job {job_id} did not finish")
 
 
-def prepare(srv: dict) -> dict:
+def prepare(srv: dict, with_jobs: bool = True) -> dict:
     """The ids the matrix's paths name: deliveries, items and jobs of each audience."""
     ids = {"b_secret": _plant_b_secret(srv["db"])}
     with psycopg.connect(srv["db"]) as conn:
@@ -135,6 +140,8 @@ def prepare(srv: dict) -> dict:
                 " AND (%s = 0 OR delivery_id = %s) ORDER BY id LIMIT 1",
                 (actor, delivery, delivery),
             ).fetchone()[0]
+    if not with_jobs:
+        return ids
     hot = {"indicator": "skadegorelse", "permutations": 0}
     ids["b_job"] = _wait_for(srv, "actor_b", _execute(srv, "actor_b", "hotspots",
                              hot | {"source": "exact"}, asynchronous=True))  # fmt: skip
@@ -702,3 +709,89 @@ def test_an_id_of_the_municipality_in_an_actors_request_changes_nothing(server):
         headers=a | {"X-Lagesbild-Role": "reviewer"},
     )
     assert r.status_code == 403
+
+
+# -- bearer tokens: a second server that trusts an identity provider the test serves ------------
+
+
+def _hand_made(header: dict, claims: dict, signature: bytes = b"") -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    return f"{signing_input}.{b64(signature)}"
+
+
+def tokens(provider) -> dict[str, str]:
+    """A valid token of actor A and of the analyst, and the ways a token can be wrong."""
+    actor = {"realm_access": {"roles": ["lagesbild-aktor"]}, "lagesbild_actor": ACTOR_A,
+             "sub": "polis-1", "preferred_username": "polis.ett"}  # fmt: skip
+    analyst = {"realm_access": {"roles": ["lagesbild-analytiker"]}, "sub": "ana-1"}
+    now = int(time.time())
+    pem = oidc_tests.RSA_KEY.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    hs_claims = provider.claims(**analyst)
+    hs_header = {"alg": "HS256", "kid": "rsa-1", "typ": "JWT"}
+    unsigned = _hand_made(hs_header, hs_claims)
+    return {
+        "token_a": provider.token(**actor),
+        "token_analyst": provider.token(**analyst),
+        "token_expired": provider.token(**analyst, iat=now - 7200, exp=now - 3600),
+        "token_wrong_audience": provider.token(**analyst, aud="another-api"),
+        "token_wrong_issuer": provider.token(**analyst, iss=provider.base + "/realms/other"),
+        "token_alg_none": _hand_made({"alg": "none", "typ": "JWT"}, provider.claims(**analyst)),
+        "token_hs256_public_key": unsigned.rsplit(".", 1)[0]
+        + "."
+        + base64.urlsafe_b64encode(
+            hmac.digest(pem, unsigned.rsplit(".", 1)[0].encode(), hashlib.sha256)
+        )
+        .rstrip(b"=")
+        .decode(),
+        "token_forged": provider.token(key=UNTRUSTED_KEY, **analyst),
+        "token_unknown_actor": provider.token(**(actor | {"lagesbild_actor": "ingen-sadan"})),
+    }
+
+
+#: Each token's column of :data:`MATRIX`: the valid ones as the key of the same role, every
+#: wrong one as the forged token (401 everywhere).
+TOKEN_AS = {"token_a": "actor_a", "token_analyst": "analyst"}
+
+
+@pytest.fixture(scope="module")
+def oidc_server(pg_server, tmp_path_factory):
+    provider = oidc_tests.Provider()
+    env = {
+        "LAGESBILD_OIDC_ISSUER": provider.issuer,
+        "LAGESBILD_OIDC_AUDIENCE": oidc_tests.AUDIENCE,
+        "LAGESBILD_OIDC_ROLE_CLAIM": "realm_access.roles",
+        "LAGESBILD_OIDC_ROLE_MAP": oidc_tests.ROLE_MAP,
+    }
+    data_dir = tmp_path_factory.mktemp("matrix-oidc")
+    try:
+        with serving_with_audiences(
+            pg_server, "matrix_oidc", data_dir, password="matrix-oidc-pw", **env
+        ) as srv:
+            given = tokens(provider)
+            yield srv | {
+                "ids": prepare(srv, with_jobs=False),
+                "tokens": given,
+                "as": {name: TOKEN_AS.get(name, "forged") for name in given},
+            }
+    finally:
+        provider.server.shutdown()
+
+
+def test_every_endpoint_for_every_token(oidc_server):
+    """The matrix again with bearer tokens: a valid token is its role's column, every wrong
+    token a 401 on every path. (Jobs belong to their principal: the key's jobs are not the
+    token's, so the rows naming the key holders' jobs are left out.)"""
+    problems = run_matrix(oidc_server, audiences=tuple(oidc_server["tokens"]), skip=("/jobs/",))
+    assert not problems, "\n".join(problems)
+
+
+def test_the_forged_key_column_holds_on_the_oidc_server_too(oidc_server):
+    problems = run_matrix(
+        oidc_server, audiences=("public", "expired", "revoked", "forged"), skip=("/jobs/",)
+    )
+    assert not problems, "\n".join(problems)
