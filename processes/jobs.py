@@ -76,7 +76,14 @@ class JobManager(PostgreSQLManager):
             return jobs.prune(conn.connection.cursor(), self.limits.retention_s, self.output_dir)
 
     def get_jobs(self, status=None, limit=None, offset=None) -> dict:
+        """The caller's jobs; none for the public. An address is no identity: behind the
+        reverse proxy docs recommend, or a shared NAT, every anonymous caller has the same
+        one, and the list would show each the others' jobs (a k-anonymity table and its
+        secret among the inputs). A public job is reached by the id its execution answered
+        (``Location``, a random UUID), from the address that ran it."""
         self.prune()
+        if identity.current().is_public:
+            return {"jobs": [], "numberMatched": 0}
         with Session(self._engine) as session:
             query = session.query(self.table_model).filter(self._visible())
             if status is not None:
