@@ -590,6 +590,10 @@ def test_x_forwarded_for_does_not_make_another_anonymous_caller(server):
         assert status == 200 and job not in body
     # the owner's address with a forwarded header still owns it (the header changes nothing)
     assert _raw(server, [("X-Forwarded-For", "192.0.2.9")], f"/jobs/{job}?f=json")[0] == 200
+    # and lists it no more than any other anonymous caller (an address is no identity)
+    for fmt in ("json", "html"):
+        status, body = _raw(server, [], f"/jobs?f={fmt}")
+        assert status == 200 and job not in body, fmt
 
 
 # -- broken object-level authorization: A reaching for B's rows -----------------------------------
