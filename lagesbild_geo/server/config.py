@@ -158,7 +158,9 @@ def prepare(settings: Settings) -> dict[str, str]:
     # two ways to authenticate added
     document = yaml.safe_load(generate_openapi_document(config_path, "yaml"))
     openapi_path.write_text(
-        yaml.safe_dump(openapi_extra.add_paths(document), allow_unicode=True, sort_keys=False),
+        yaml.safe_dump(
+            openapi_extra.add_paths(document, restricted), allow_unicode=True, sort_keys=False
+        ),
         encoding="utf-8",
     )
     provider.forget_engines()

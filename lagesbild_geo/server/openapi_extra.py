@@ -10,6 +10,7 @@ generates.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from typing import Any
 
 TAG = "deliveries"
@@ -273,11 +274,14 @@ def _paths() -> dict[str, Any]:
     }
 
 
-def add_paths(document: dict) -> dict:
+def add_paths(document: dict, restricted: Iterable[str] = ()) -> dict:
     """``document`` with the delivery paths, their schemas and the security schemes added
-    (a copy; adding twice gives the same document)."""
+    (a copy; adding twice gives the same document); the items of the ``restricted``
+    collections get their credentials and answers (:func:`_restrict`)."""
     out = copy.deepcopy(document)
     out.setdefault("paths", {}).update(_paths())
+    for collection in restricted:
+        _restrict(out["paths"], collection)
     components = out.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(copy.deepcopy(SCHEMES))
     schemas = components.setdefault("schemas", {})
@@ -286,3 +290,29 @@ def add_paths(document: dict) -> dict:
     if not any(t.get("name") == TAG for t in tags):
         tags.append({"name": TAG, "description": "Leveranser och granskning / deliveries"})
     return out
+
+
+#: What a restricted layer's items answer besides pygeoapi's documented statuses.
+_RESTRICTED_ANSWERS = {
+    "401": "No valid credential: the layer needs an API key (X-API-Key) or a bearer token",
+    "403": "The credential's role is not the layer's",
+}
+
+
+def _restrict(paths: dict, collection: str) -> None:
+    """The credentials of ``/collections/{collection}/items`` (and one item), and their 401
+    and 403 (the error document of the service's own resources): pygeoapi documents
+    neither, so a client, and schemathesis, took the answer to the public for an
+    undocumented status."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/DeliveryError"}}}
+    for path in (
+        f"/collections/{collection}/items",
+        f"/collections/{collection}/items/{{featureId}}",
+    ):
+        for method, operation in paths.get(path, {}).items():
+            if method not in ("get", "post") or not isinstance(operation, dict):
+                continue
+            operation["security"] = copy.deepcopy(SECURITY)
+            responses = operation.setdefault("responses", {})
+            for code, description in _RESTRICTED_ANSWERS.items():
+                responses[code] = {"description": description, "content": copy.deepcopy(error)}
