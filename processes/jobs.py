@@ -61,7 +61,7 @@ class JobManager(PostgreSQLManager):
         named = manager_def.get("processes", {}).items()
         processes = {key.removeprefix(PROCESS_KEY_PREFIX): conf for key, conf in named}
         super().__init__(dict(manager_def, processes=processes))
-        self.table_model = _owned(self.table_model)
+        self.table_model: Table = _owned(self.table_model)
         self.c = self.table_model.c
         # pygeoapi builds the manager in each worker: an entry point of our code.
         self.limits = jobs.JobLimits.from_settings(Settings())

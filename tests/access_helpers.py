@@ -72,11 +72,14 @@ def audience_keys(conn: psycopg.Connection) -> dict[str, str]:
 
 @contextmanager
 def serving_with_audiences(
-    pg_server, name: str, data_dir: Path, *, password: str, k: int = 5
+    pg_server, name: str, data_dir: Path, *, password: str, k: int = 5, **extra_env: str
 ) -> Iterator[dict]:
     """The test history served with every audience's key: yields the server's dict with
-    ``keys`` (audience -> key) and ``actors`` (``actor_a``/``actor_b`` -> actor id)."""
-    with serving_test_history(pg_server, name, data_dir, k=k, password=password) as srv:
+    ``keys`` (audience -> key) and ``actors`` (``actor_a``/``actor_b`` -> actor id);
+    ``extra_env``: more settings of the server (``LAGESBILD_OIDC_ISSUER=...``)."""
+    with serving_test_history(
+        pg_server, name, data_dir, k=k, password=password, **extra_env
+    ) as srv:
         with psycopg.connect(srv["db"]) as conn:
             keys = audience_keys(conn)
         yield {**srv, "keys": keys, "actors": {"actor_a": ACTOR_A, "actor_b": ACTOR_B}}

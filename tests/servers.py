@@ -117,11 +117,11 @@ def running_server(
 
 @contextmanager
 def serving_test_history(
-    pg_server, name: str, data_dir: Path, *, k: int = 5, password: str
+    pg_server, name: str, data_dir: Path, *, k: int = 5, password: str, **extra_env: str
 ) -> Iterator[dict]:
     """A database ``name`` with the history of ``tests/publish_data.py`` published with ``k``,
     and ``lagesbild serve`` on it, the reader logging in with ``password``; yields the
-    server's dict with the owner's database URL as ``db``."""
+    server's dict with the owner's database URL as ``db`` (``extra_env``: more settings)."""
     import psycopg
 
     from lagesbild_geo.publish import publication as publish
@@ -133,5 +133,7 @@ def serving_test_history(
             load(conn, k=k)
             conn.execute(f"ALTER ROLE {publish.READER_ROLE} LOGIN PASSWORD '{password}'")
         public = url.replace(f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:{password}")
-        with running_server(database_url=url, public_url=public, data_dir=data_dir, k=k) as srv:
+        with running_server(
+            database_url=url, public_url=public, data_dir=data_dir, k=k, **extra_env
+        ) as srv:
             yield {**srv, "db": url}

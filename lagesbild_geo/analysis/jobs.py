@@ -9,7 +9,8 @@ instead, decided here so that the server and ``lagesbild jobs prune`` apply the 
 * a job belongs to its caller (``jobs.jobs.owner``: the principal, or ``anonymous@<address>``
   for the public); jobs of the municipality's principals are shared among them
   (``jobs.jobs.municipality``: the huvudman is one organisation, and what an analyst runs is
-  the municipality's), nobody else sees another's job;
+  the municipality's), nobody else sees another's job; the public's are never listed (an
+  address is shared behind a proxy), only reached by their id;
 * a job and its result file are removed :attr:`JobLimits.retention_s` after it was created
   (:func:`prune`: lazily before each new job, and by the command);
 * a caller may keep :attr:`JobLimits.per_caller` jobs and :attr:`JobLimits.bytes_per_caller`

@@ -45,7 +45,13 @@ def create_app():
     # the settings of authentication (the OpenID Connect issuer) are the deployer's, read
     # here as the processes read theirs (the workers inherit the master's environment)
     authenticator = Authenticator(Settings(), restricted_db.plain)
-    return PublishMiddleware(APP, StateReader(handoff.conninfo), handoff.queryables, authenticator)
+    return PublishMiddleware(
+        APP,
+        StateReader(handoff.conninfo),
+        handoff.queryables,
+        authenticator,
+        restricted=handoff.restricted,  # exact layers: no public validator, never a 304
+    )
 
 
 # -- gunicorn ------------------------------------------------------------------------------------

@@ -83,13 +83,25 @@ def query_pairs(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+#: An empty segment (``//``) or a dot segment (``/./``, ``/../``) anywhere in a path.
+_ODD_SEGMENT = re.compile(r"//|/\.\.?(?:/|$)")
+
+
 def check_path(path: str) -> None:
     """400 for a path with control characters (an item or job id with ``%00``: every
-    collection answered 500)."""
+    collection answered 500), or with an empty or dot segment: pygeoapi answers
+    ``//collections/x/items`` and ``/collections/./x/items`` as the canonical path, so such a
+    spelling would pass every check made by path (the parameters of ``/items``, the
+    restricted layers' no-cache rule) unchecked."""
     if _CONTROL.search(path):
         raise InputError(
             "The path holds control characters (such as NUL): no collection, item, process or "
             "job has such an id."
+        )
+    if _ODD_SEGMENT.search(path):
+        raise InputError(
+            "The path has an empty, '.' or '..' segment (such as //); ask for the path with "
+            "single slashes and no dot segments."
         )
 
 

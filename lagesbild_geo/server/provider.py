@@ -381,7 +381,16 @@ class PublishProvider(PostgreSQLProvider):
         return super()._get_bbox_filter(bbox)
 
     def _get_datetime_filter(self, datetime_):
-        """Weeks whose span intersects the instant or interval (both ends inclusive)."""
+        """Weeks whose span intersects the instant or interval (both ends inclusive).
+
+        A collection without a time field (``my-deliveries``, ``areas``) answers ``datetime``
+        with a 400: pygeoapi's own filter raised a bare ProviderQueryError, a 500.
+        """
+        if datetime_ is not None and self.time_field is None:
+            raise ProviderInvalidQueryError(
+                user_msg=f"The collection {self.table} has no time field, so datetime cannot "
+                "select from it; filter by property instead."
+            )
         columns = self.table_model.__table__.columns
         if datetime_ in (None, "../..") or self.time_field != "week_start":
             return super()._get_datetime_filter(datetime_)

@@ -152,6 +152,7 @@ def test_anonymous_jobs_are_never_listed_and_read_only_from_their_address(jobs_d
     assert _as(PUBLIC_2, manager.get_jobs)["jobs"] == []
     with pytest.raises(JobNotFoundError):
         _as(PUBLIC_2, manager.get_job, job)
+    # not even to its own address (behind a proxy, every anonymous caller's): by id only
     assert _as(PUBLIC_1, manager.get_jobs)["jobs"] == []
     assert _as(PUBLIC_1, manager.get_job, job)["identifier"] == job
 
