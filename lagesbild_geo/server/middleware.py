@@ -46,7 +46,7 @@ from lagesbild_geo.access.identity import CURRENT, PUBLIC, Identity
 from lagesbild_geo.analysis import jobs
 from lagesbild_geo.errors import AuthenticationError, DatabaseUnavailableError, InputError
 from lagesbild_geo.publish import publication as publish
-from lagesbild_geo.server import checks
+from lagesbild_geo.server import checks, compression
 from lagesbild_geo.server.errors import wsgi_error
 from lagesbild_geo.server.geojson import PUBLISHED_VERSION
 
@@ -78,6 +78,8 @@ GEOMETRY_COLUMN = "geom"
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items/?$")
 #: Running a process reads the publication and records the job (pygeoapi's job manager).
 EXECUTION_PATH = re.compile(r"^/processes/(?P<process>[^/]+)/execution/?$")
+#: A job's results (pygeoapi answers them as HTML unless JSON is named: ``Accept: */*``).
+JOB_RESULTS_PATH = re.compile(r"^/jobs/[^/]+/results/?$")
 #: Paths whose responses do not follow the publication's version.
 UNCACHED_PREFIXES = ("/processes", "/jobs", "/admin")
 CACHE_CONTROL = "public, no-cache"  # always revalidate: cheap with ETag, never stale
@@ -100,8 +102,9 @@ CORS_PREFLIGHT = [
     ),
     ("Access-Control-Max-Age", "86400"),
 ]
-#: Every response varies with the credentials as well as with negotiation.
-VARY = "Accept, Accept-Language, X-API-Key, Authorization"
+#: Every response varies with the credentials as well as with negotiation (and the encoding:
+#: :mod:`lagesbild_geo.server.compression`).
+VARY = "Accept, Accept-Language, Accept-Encoding, X-API-Key, Authorization"
 #: What an authenticated caller's response carries instead of the public cache headers.
 PRIVATE_CACHE = [("Cache-Control", "private, no-store"), ("Vary", VARY)]
 #: The service's own resources, answered before pygeoapi: path prefix -> module with
@@ -191,7 +194,7 @@ class PublishMiddleware:
         if not identity.is_public:
             private = {name.lower() for name, _ in PRIVATE_CACHE} | {"etag", "last-modified"}
             headers = [h for h in headers if h[0].lower() not in private] + PRIVATE_CACHE
-        return status, headers + CORS_HEADERS, body
+        return compression.compress(environ, status, headers + CORS_HEADERS, body)
 
     def _identify(self, environ) -> Identity:
         if environ.get("REQUEST_METHOD") == "OPTIONS" or self.authenticator is None:
@@ -209,9 +212,13 @@ class PublishMiddleware:
             return importlib.import_module(route).handle(environ, identity)
 
         try:
+            # crs=EPSG:3006 and the other short names, as pygeoapi knows them: URIs
+            environ["QUERY_STRING"] = query = checks.with_crs_uris(query)
             self._check_request(environ, method, path, query)
         except InputError as exc:
             return wsgi_error(exc)
+        if method == "GET" and JOB_RESULTS_PATH.match(path):
+            environ["QUERY_STRING"] = query = _job_results_as_json(environ, query)
 
         executes = method == "POST" and EXECUTION_PATH.match(path) is not None
         needs_db = executes or path.startswith(("/collections", "/jobs"))
@@ -235,7 +242,9 @@ class PublishMiddleware:
                 ("Cache-Control", CACHE_CONTROL),
                 ("Vary", VARY),
             ]
-            if _not_modified(environ, etag, modified):
+            matched = _not_modified(environ, etag, modified)
+            if matched:
+                validators[0] = ("ETag", matched)  # the gzip body's, when that is what it has
                 return "304 Not Modified", validators, [b""]
 
         token = PUBLISHED_VERSION.set(state.version if state is not None else None)
@@ -353,18 +362,38 @@ def _check_items_post(environ) -> None:
     checks.parse_json_body(checks.read_body(environ), "CQL2-JSON body")
 
 
-def _not_modified(environ, etag: str, modified: datetime) -> bool:
+def _not_modified(environ, etag: str, modified: datetime) -> str | None:
+    """The validator to answer a 304 with (``etag`` or its gzip form), None for a 200."""
     inm = environ.get("HTTP_IF_NONE_MATCH")
     if inm is not None:
         tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
-        return "*" in tags or etag in tags
+        return compression.matching_etag(environ, etag, tags)
     ims = environ.get("HTTP_IF_MODIFIED_SINCE")
     if ims:
         try:
             since = email.utils.parsedate_to_datetime(ims)
         except (TypeError, ValueError):
-            return False
+            return None
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        return modified <= since
-    return False
+        if modified <= since:  # the body this request would get, in its encoding
+            return etag
+    return None
+
+
+def _job_results_as_json(environ, query: str) -> str:
+    """``query`` with ``f=json`` unless the client names a format or asks for HTML.
+
+    pygeoapi 0.24's job results are HTML unless the format is JSON by name (``f=json`` or
+    ``Accept: application/json``), so ``curl`` and ``requests`` (``Accept: */*``) got a web
+    page, unlike every other resource. A browser's ``Accept`` names ``text/html`` and still
+    gets the page.
+    """
+    if any(name == "f" for name, _ in checks.query_pairs(query)):
+        return query
+    for part in environ.get("HTTP_ACCEPT", "").split(","):
+        media, _, params = part.strip().partition(";")
+        refused = params.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+        if media.strip().lower() in ("text/html", "application/xhtml+xml") and not refused:
+            return query
+    return f"{query}&f=json" if query else "f=json"
