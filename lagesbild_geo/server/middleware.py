@@ -20,6 +20,10 @@
   database's error text); CQL2 filters and property values against the column types in
   :mod:`lagesbild_geo.server.filters`, called by the provider.
 * **CORS.** The city web map fetches from another origin (:data:`CORS_HEADERS`).
+* **HTTP details.** Short CRS names (``crs=EPSG:3006``) become the URIs pygeoapi knows
+  (:func:`~lagesbild_geo.server.checks.with_crs_uris`); job results are JSON unless HTML is
+  asked for; the response is gzipped last, when the client accepts it
+  (:mod:`lagesbild_geo.server.compression`, an ``ETag`` per encoding).
 * **Who is asking.** Every request is authenticated first
   (:class:`~lagesbild_geo.access.authenticate.Authenticator`): no credentials is the public,
   invalid ones a 401 on every path. The caller is put in
