@@ -103,8 +103,12 @@ def crs_uri(value: str) -> str:
     is left as it is for pygeoapi to accept or refuse (``EPSG:9999`` then gets its 400 naming
     the supported ones).
 
-    >>> crs_uri("EPSG:3006"), crs_uri("epsg:4326")[-9:], crs_uri("CRS84")[-5:]
-    ('http://www.opengis.net/def/crs/EPSG/0/3006', 'EPSG/0/4326', 'CRS84')
+    >>> crs_uri("EPSG:3006")
+    'http://www.opengis.net/def/crs/EPSG/0/3006'
+    >>> crs_uri("urn:ogc:def:crs:EPSG::4326") == crs_uri("epsg:4326") == EPSG_URI.format(code=4326)
+    True
+    >>> crs_uri("CRS84") == CRS84_URI, crs_uri("EPSG:3006x")
+    (True, 'EPSG:3006x')
     """
     text = value.strip()
     if match := _EPSG_SHORT.fullmatch(text):
