@@ -12,7 +12,9 @@ compresses here, after everything else has set the headers:
   keeps both;
 * a compressed response's ``ETag`` gets :data:`ETAG_SUFFIX` (a strong validator names one
   sequence of bytes): ``"v12-ab…"`` identity, ``"v12-ab…-gz"`` gzip. A conditional request
-  matches either (:func:`matching_etag`) when the client would get that encoding again.
+  with the gzip one is a 304 when the client would get that encoding again
+  (:func:`identity_validators`), whoever answers it (the middleware, pygeoapi's static
+  files, the service's own pages).
 
 Pure functions on WSGI triples (no pygeoapi, no Flask).
 """
@@ -76,16 +78,25 @@ def wants_gzip(environ) -> bool:
     return method in ("GET", "POST") and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
 
 
-def matching_etag(environ, etag: str, tags: set[str]) -> str | None:
-    """The validator of ``tags`` (an ``If-None-Match``, ``W/`` removed) that names the
-    representation this request would get: ``etag`` itself, or its gzip form when the client
-    accepts gzip now. None when neither is there."""
-    if etag in tags or "*" in tags:
-        return etag
-    zipped = gzip_etag(etag)
-    if wants_gzip(environ) and zipped in tags:
-        return zipped
-    return None
+def identity_validators(environ) -> bool:
+    """Turn the gzip validators of ``If-None-Match`` into the identity ones, in ``environ``;
+    True when there was one (the 304 then gets its gzip form back: :func:`compress`).
+
+    Whoever answers the conditional request (the middleware's own check, pygeoapi's static
+    files, the service's pages) knows only the identity body's validator. A gzip validator
+    names the same content in this encoding, so it is matched as the identity one when the
+    client accepts gzip now; otherwise (or for a HEAD) it matches nothing and the client gets
+    the body.
+    """
+    header = environ.get("HTTP_IF_NONE_MATCH")
+    if not header or ETAG_SUFFIX + '"' not in header or not wants_gzip(environ):
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    suffix = ETAG_SUFFIX + '"'
+    environ["HTTP_IF_NONE_MATCH"] = ", ".join(
+        t[: -len(suffix)] + '"' if t.endswith(suffix) else t for t in tags
+    )
+    return True
 
 
 def gzip_etag(etag: str) -> str:
@@ -95,9 +106,13 @@ def gzip_etag(etag: str) -> str:
     return etag + ETAG_SUFFIX
 
 
-def compress(environ, status: str, headers: list, body: list[bytes]):
+def compress(environ, status: str, headers: list, body: list[bytes], validated: bool = False):
     """The response gzipped when the request and the response allow it (see the module), with
-    ``Vary``, ``Content-Length`` and ``ETag`` to match; otherwise as it is, plus ``Vary``."""
+    ``Vary``, ``Content-Length`` and ``ETag`` to match; otherwise as it is, plus ``Vary``.
+    ``validated``: the request's gzip validator was matched (:func:`identity_validators`), so
+    a 304 answers with it."""
+    if validated and status.startswith("304"):
+        return status, [(n, gzip_etag(v) if n.lower() == "etag" else v) for n, v in headers], body
     media = ""
     for name, value in headers:
         if name.lower() == "content-type":

@@ -168,6 +168,25 @@ def test_a_conditional_request_matches_the_etag_of_its_encoding(server):
     assert status == 200 and body.startswith(b"{")
 
 
+@pytest.mark.parametrize("path", ["/static/vendor/leaflet/leaflet.js", "/karta/karta.js"])
+def test_files_of_other_handlers_are_gzipped_and_revalidated(server, path):
+    """pygeoapi's static files (Flask's own ETag and 304) and the service's pages know only the
+    identity validator: the gzip one is matched as it, and the 304 gives it back."""
+    status, plain_headers, plain = _raw(server, path, **{"Accept-Encoding": "identity"})
+    assert status == 200 and "etag" in plain_headers, path
+    status, headers, body = _raw(server, path, **{"Accept-Encoding": "gzip"})
+    assert headers["content-encoding"] == "gzip" and gzip.decompress(body) == plain
+    assert headers["etag"] != plain_headers["etag"]
+    status, again, _ = _raw(
+        server, path, **{"Accept-Encoding": "gzip", "If-None-Match": headers["etag"]}
+    )
+    assert status == 304 and again["etag"] == headers["etag"]
+    status, _, _ = _raw(
+        server, path, **{"Accept-Encoding": "identity", "If-None-Match": headers["etag"]}
+    )
+    assert status == 200
+
+
 def test_no_gzip_for_head_small_bodies_or_refusing_clients(server):
     status, headers, body = _raw(server, PAGE, method="HEAD", **{"Accept-Encoding": "gzip"})
     assert status == 200 and "content-encoding" not in headers and body == b""
