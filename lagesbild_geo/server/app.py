@@ -4,7 +4,8 @@
 
 1. :func:`lagesbild_geo.server.config.prepare`: refresh the publication if k changed, write
    the final pygeoapi configuration and the OpenAPI document into ``LAGESBILD_DATA_DIR``;
-2. run gunicorn with ``settings.workers`` sync workers, stopping cleanly on SIGINT/SIGTERM;
+2. run gunicorn with ``settings.workers`` worker processes of :data:`THREADS` threads each
+   (``gthread``: connections kept alive), stopping cleanly on SIGINT/SIGTERM;
 3. in each worker, :func:`create_app`: pygeoapi's Flask app with the patches of
    :mod:`.patches`, inside :class:`~lagesbild_geo.server.middleware.PublishMiddleware`.
 
@@ -29,6 +30,19 @@ from lagesbild_geo.settings import Settings
 LIMIT_REQUEST_LINE = 4094
 #: Longest header line, in bytes (gunicorn's default): a longer one is a 400 from gunicorn.
 LIMIT_REQUEST_FIELD_SIZE = 8190
+#: Threads per worker process. gunicorn's ``sync`` worker answers ``Connection: close`` to
+#: every request, so QGIS, GDAL and a web map opened a new TCP connection for each page;
+#: ``gthread`` keeps connections alive and answers a few requests of a process at once (a
+#: request waiting for PostgreSQL no longer holds the whole process). What the threads share
+#: is safe for it: the provider's SQLAlchemy pools (5 + 10 connections), the restricted
+#: pool (a lock around its list), the state reader (a lock around its one connection),
+#: pyproj's transformers (thread-safe since pyproj 3.1), the CRS cache (per thread), the
+#: parsed filters (``lru_cache``), and the caller's identity and the publication's version,
+#: context variables set per request.
+THREADS = 4
+#: Seconds an idle kept-alive connection stays open (gunicorn's default is 2: a map pan or
+#: the next page usually comes within a few seconds).
+KEEPALIVE_S = 5
 
 
 def create_app():
@@ -69,7 +83,9 @@ def serve(settings: Settings) -> None:
             options = {
                 "bind": f"{settings.host}:{settings.port}",
                 "workers": settings.workers,
-                "worker_class": "sync",
+                "worker_class": "gthread",
+                "threads": THREADS,
+                "keepalive": KEEPALIVE_S,
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "accesslog": None,

@@ -23,7 +23,7 @@ import json
 import math
 import re
 from datetime import UTC, date, datetime, time
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from lagesbild_geo.errors import InputError, PayloadTooLargeError
 
@@ -55,6 +55,17 @@ LON_LAT_CRS = (
     "http://www.opengis.net/def/crs/EPSG/0/4326",
 )
 
+#: The query parameters that name a CRS (OGC API Features parts 2 and 3).
+CRS_PARAMETERS = ("crs", "bbox-crs", "filter-crs")
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{code}"
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+#: Short names of a CRS that clients and people write (the README said ``crs=EPSG:3006``;
+#: GDAL and QGIS print ``EPSG:3006``, WFS clients ``urn:ogc:def:crs:EPSG::3006``, OGC API
+#: Common allows the safe CURIE ``[EPSG:3006]``). Matched regardless of case: ``epsg:3006``
+#: is how PROJ strings and many scripts spell it, and no other CRS could be meant.
+_EPSG_SHORT = re.compile(r"\[?(?:urn:ogc:def:crs:)?EPSG::?([0-9]{1,9})\]?", re.IGNORECASE)
+_CRS84_SHORT = re.compile(r"\[?(?:urn:ogc:def:crs:)?(?:OGC:(?:1\.3:)?)?CRS84\]?", re.IGNORECASE)
+
 #: C0 control characters and DEL; a filter may hold line breaks and tabs between its words.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -81,6 +92,40 @@ def query_pairs(query: str) -> list[tuple[str, str]]:
         if pattern.search(value):
             raise InputError(f"Parameter {name}: control characters (such as NUL) are not allowed.")
     return pairs
+
+
+def crs_uri(value: str) -> str:
+    """The URI form of a CRS named in one of :data:`CRS_PARAMETERS`.
+
+    pygeoapi 0.24 compares these parameters with its configured URIs as text, so
+    ``crs=EPSG:3006`` was a 400 "CRS not supported", ``bbox-crs=EPSG:3006`` a 400 and
+    ``filter-crs=EPSG:3006`` a 400 "Bad CQL text". A short name becomes the URI; anything else
+    is left as it is for pygeoapi to accept or refuse (``EPSG:9999`` then gets its 400 naming
+    the supported ones).
+
+    >>> crs_uri("EPSG:3006")
+    'http://www.opengis.net/def/crs/EPSG/0/3006'
+    >>> crs_uri("urn:ogc:def:crs:EPSG::4326") == crs_uri("epsg:4326") == EPSG_URI.format(code=4326)
+    True
+    >>> crs_uri("CRS84") == CRS84_URI, crs_uri("EPSG:3006x")
+    (True, 'EPSG:3006x')
+    """
+    text = value.strip()
+    if match := _EPSG_SHORT.fullmatch(text):
+        return EPSG_URI.format(code=int(match[1]))
+    if _CRS84_SHORT.fullmatch(text):
+        return CRS84_URI
+    return value
+
+
+def with_crs_uris(query: str) -> str:
+    """``query`` with every short CRS name of :data:`CRS_PARAMETERS` in its URI form; the
+    same text when there is none (the cache key and pygeoapi then see what was sent)."""
+    if "crs=" not in query.lower():
+        return query
+    pairs = query_pairs(query)
+    rewritten = [(n, crs_uri(v) if n in CRS_PARAMETERS else v) for n, v in pairs]
+    return query if rewritten == pairs else urlencode(rewritten)
 
 
 #: An empty segment (``//``) or a dot segment (``/./``, ``/../``) anywhere in a path.

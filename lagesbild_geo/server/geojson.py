@@ -82,22 +82,45 @@ def _default(value):
     return json_serial(value)
 
 
+#: ``<`` and ``>`` as JSON escapes. pygeoapi's ``util.to_json`` writes them as HTML entities
+#: (``&lt;``), which is no longer the text: a collection's description "(<indikator>_week)"
+#: reached every JSON client as "(&lt;indikator&gt;_week)". The escapes keep what pygeoapi
+#: wanted (no ``</script>`` when a page embeds the JSON) and parse back to the characters.
+_HTML_SAFE = {"<": "\\u003c", ">": "\\u003e"}
+_HTML_SAFE_BYTES = {k.encode(): v.encode() for k, v in _HTML_SAFE.items()}
+
+
 def to_json(dict_: dict, pretty: bool = False) -> str | bytes:
-    """pygeoapi's ``util.to_json`` (same output rules: ``<``/``>`` escaped, compact unless
-    pretty), with orjson and the area geometries written as they were serialised.
+    """pygeoapi's ``util.to_json`` (compact unless pretty; ``<``/``>`` escaped, as JSON
+    escapes: :data:`_HTML_SAFE`), with orjson and the area geometries written as they were
+    serialised.
 
     The compact output is UTF-8 bytes, which is what the response sends: pygeoapi and Flask
     take bytes as they are, and decoding 170 kB here to have Flask encode it again cost
     ~0.6 ms per page of 100 observations.
     """
     if pretty:
-        dump = json.dumps(dict_, default=json_serial, indent=4, separators=(",", ":"))
-        return dump.replace("<", "&lt;").replace(">", "&gt;")
+        return to_json_text(dict_, pretty=True)
     raw = orjson.dumps(
         dict_,
         default=_default,
         option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_NON_STR_KEYS,
     )
-    if b"<" in raw or b">" in raw:  # ASCII, never part of a multi-byte UTF-8 character
-        raw = raw.replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    for char, escape in _HTML_SAFE_BYTES.items():
+        if char in raw:  # ASCII, never part of a multi-byte UTF-8 character
+            raw = raw.replace(char, escape)
     return raw
+
+
+def to_json_text(dict_: dict, pretty: bool = False) -> str:
+    """pygeoapi's ``util.to_json`` as text (the standard library, as pygeoapi encodes), with
+    ``<``/``>`` as JSON escapes instead of HTML entities: installed over pygeoapi's for every
+    other endpoint (landing page, collections, OpenAPI, processes, jobs) and its templates'
+    ``to_json`` filter by :mod:`lagesbild_geo.server.patches`. In JSON ``<`` and ``>`` occur
+    only inside strings, so replacing them leaves the document valid."""
+    dump = json.dumps(
+        dict_, default=json_serial, indent=4 if pretty else None, separators=(",", ":")
+    )
+    for char, escape in _HTML_SAFE.items():
+        dump = dump.replace(char, escape)
+    return dump

@@ -20,6 +20,10 @@
   database's error text); CQL2 filters and property values against the column types in
   :mod:`lagesbild_geo.server.filters`, called by the provider.
 * **CORS.** The city web map fetches from another origin (:data:`CORS_HEADERS`).
+* **HTTP details.** Short CRS names (``crs=EPSG:3006``) become the URIs pygeoapi knows
+  (:func:`~lagesbild_geo.server.checks.with_crs_uris`); job results are JSON unless HTML is
+  asked for; the response is gzipped last, when the client accepts it
+  (:mod:`lagesbild_geo.server.compression`, an ``ETag`` per encoding).
 * **Who is asking.** Every request is authenticated first
   (:class:`~lagesbild_geo.access.authenticate.Authenticator`): no credentials is the public,
   invalid ones a 401 on every path. The caller is put in
@@ -46,7 +50,7 @@ from lagesbild_geo.access.identity import CURRENT, PUBLIC, Identity
 from lagesbild_geo.analysis import jobs
 from lagesbild_geo.errors import AuthenticationError, DatabaseUnavailableError, InputError
 from lagesbild_geo.publish import publication as publish
-from lagesbild_geo.server import checks
+from lagesbild_geo.server import checks, compression
 from lagesbild_geo.server.errors import wsgi_error
 from lagesbild_geo.server.geojson import PUBLISHED_VERSION
 
@@ -78,6 +82,8 @@ GEOMETRY_COLUMN = "geom"
 ITEMS_PATH = re.compile(r"^/collections/(?P<collection>[^/]+)/items/?$")
 #: Running a process reads the publication and records the job (pygeoapi's job manager).
 EXECUTION_PATH = re.compile(r"^/processes/(?P<process>[^/]+)/execution/?$")
+#: A job's results (pygeoapi answers them as HTML unless JSON is named: ``Accept: */*``).
+JOB_RESULTS_PATH = re.compile(r"^/jobs/[^/]+/results/?$")
 #: Paths whose responses do not follow the publication's version.
 UNCACHED_PREFIXES = ("/processes", "/jobs", "/admin")
 CACHE_CONTROL = "public, no-cache"  # always revalidate: cheap with ETag, never stale
@@ -100,8 +106,9 @@ CORS_PREFLIGHT = [
     ),
     ("Access-Control-Max-Age", "86400"),
 ]
-#: Every response varies with the credentials as well as with negotiation.
-VARY = "Accept, Accept-Language, X-API-Key, Authorization"
+#: Every response varies with the credentials as well as with negotiation (and the encoding:
+#: :mod:`lagesbild_geo.server.compression`).
+VARY = "Accept, Accept-Language, Accept-Encoding, X-API-Key, Authorization"
 #: What an authenticated caller's response carries instead of the public cache headers.
 PRIVATE_CACHE = [("Cache-Control", "private, no-store"), ("Vary", VARY)]
 #: The service's own resources, answered before pygeoapi: path prefix -> module with
@@ -178,6 +185,7 @@ class PublishMiddleware:
         return body
 
     def handle(self, environ):
+        validated = compression.identity_validators(environ)
         try:
             identity = self._identify(environ)
         except (AuthenticationError, DatabaseUnavailableError) as exc:
@@ -191,7 +199,7 @@ class PublishMiddleware:
         if not identity.is_public:
             private = {name.lower() for name, _ in PRIVATE_CACHE} | {"etag", "last-modified"}
             headers = [h for h in headers if h[0].lower() not in private] + PRIVATE_CACHE
-        return status, headers + CORS_HEADERS, body
+        return compression.compress(environ, status, headers + CORS_HEADERS, body, validated)
 
     def _identify(self, environ) -> Identity:
         if environ.get("REQUEST_METHOD") == "OPTIONS" or self.authenticator is None:
@@ -209,9 +217,13 @@ class PublishMiddleware:
             return importlib.import_module(route).handle(environ, identity)
 
         try:
+            # crs=EPSG:3006 and the other short names, as pygeoapi knows them: URIs
+            environ["QUERY_STRING"] = query = checks.with_crs_uris(query)
             self._check_request(environ, method, path, query)
         except InputError as exc:
             return wsgi_error(exc)
+        if method == "GET" and JOB_RESULTS_PATH.match(path):
+            environ["QUERY_STRING"] = query = _job_results_as_json(environ, query)
 
         executes = method == "POST" and EXECUTION_PATH.match(path) is not None
         needs_db = executes or path.startswith(("/collections", "/jobs"))
@@ -368,3 +380,21 @@ def _not_modified(environ, etag: str, modified: datetime) -> bool:
             since = since.replace(tzinfo=UTC)
         return modified <= since
     return False
+
+
+def _job_results_as_json(environ, query: str) -> str:
+    """``query`` with ``f=json`` unless the client names a format or asks for HTML.
+
+    pygeoapi 0.24's job results are HTML unless the format is JSON by name (``f=json`` or
+    ``Accept: application/json``), so ``curl`` and ``requests`` (``Accept: */*``) got a web
+    page, unlike every other resource. A browser's ``Accept`` names ``text/html`` and still
+    gets the page.
+    """
+    if any(name == "f" for name, _ in checks.query_pairs(query)):
+        return query
+    for part in environ.get("HTTP_ACCEPT", "").split(","):
+        media, _, params = part.strip().partition(";")
+        refused = params.replace(" ", "").lower() in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+        if media.strip().lower() in ("text/html", "application/xhtml+xml") and not refused:
+            return query
+    return f"{query}&f=json" if query else "f=json"

@@ -67,8 +67,10 @@ def install() -> None:
     check_version()
     import pygeoapi.api
     import pygeoapi.api.itemtypes
+    import pygeoapi.api.processes
     import pygeoapi.crs
     import pygeoapi.process.manager.base
+    import pygeoapi.util
 
     # The job manager names a job with uuid.uuid1(): the time and the host's MAC, so one job id
     # gives away its neighbours'. A k-anonymity job is reached only through its URL (the
@@ -80,6 +82,12 @@ def install() -> None:
     # of the standard library encoding every coordinate again (about two thirds of a
     # request's time, bench/serve.py).
     pygeoapi.api.itemtypes.to_json = geojson.to_json
+    # pygeoapi.util.to_json everywhere else (landing page, collections, OpenAPI, processes,
+    # job results, the templates' filter): it wrote < and > as HTML entities, so the JSON
+    # descriptions said "&lt;indikator&gt;"; JSON escapes (\u003c) instead.
+    pygeoapi.util.to_json = geojson.to_json_text
+    pygeoapi.api.to_json = geojson.to_json_text
+    pygeoapi.api.processes.to_json = geojson.to_json_text
     # dateutil's parse as pygeoapi.api's validate_datetime calls it: the standard library
     # for a complete RFC 3339 date-time (~0.2 ms less per end of an interval).
     pygeoapi.api.dateparse = parsing.fast_dateparse

@@ -7,9 +7,11 @@ caller's identity in ``set_config(..., true)``), so the row-level security of mi
 decides which rows exist. The login role itself has no privileges: a code path that forgot to
 enter a role reads nothing.
 
-The pool is small and per process (a gunicorn worker answers one request at a time; a process
-job's thread takes its own connection). A connection PostgreSQL closed (a restart) is dropped
-and the request answered with the error table's 503; the next one reconnects.
+The pool is small and per process, shared by the worker's threads (``server/app.py``:
+``THREADS``): a connection is taken from the list under a lock and used by one request (or
+one process job's thread) until it is given back. A connection PostgreSQL closed (a
+restart) is dropped and the request answered with the error table's 503; the next one
+reconnects.
 """
 
 from __future__ import annotations

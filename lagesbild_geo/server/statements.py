@@ -94,6 +94,13 @@ class Statements:
         order = [(s["property"], "ASC" if s["order"] == "+" else "DESC") for s in sortby]
         if all(name != self.id_field for name, _ in order):
             order.append((self.id_field, "ASC"))
+        # Nulls last either way: PostgreSQL puts them first in a descending order, so
+        # sortby=-value began with the protected weeks (value null) and a map client's "top
+        # ten" was ten blanks. The id is the primary key (never null), so its order stays
+        # the plain one an index scan gives.
+        order = [
+            (name, way if name == self.id_field else f"{way} NULLS LAST") for name, way in order
+        ]
         for name in (*wanted, *(name for name, _ in order)):
             if name not in self.table.columns:
                 raise ProviderInvalidQueryError(user_msg=f"Unknown property: {name}")
