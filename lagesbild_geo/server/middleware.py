@@ -111,6 +111,7 @@ ROUTES = {
     "/review": "lagesbild_geo.server.deliveries_api",
     "/granskning": "lagesbild_geo.server.granskning",
     "/admin": "lagesbild_geo.server.admin_api",
+    "/feature-schemas": "lagesbild_geo.server.schemas",
 }
 
 
