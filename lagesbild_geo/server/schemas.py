@@ -27,7 +27,8 @@ The schemas are built by :func:`build` in ``lagesbild serve``'s master from the 
 column types (``information_schema``) of each collection's table or view, written beside the
 configuration, and read once per worker (:func:`handle`). QGIS 3.22's OAPIF provider does not
 read any schema (it types from the ``limit=10`` sample page through OGR, see
-tests/server/test_field_types.py); QGIS 3.30+ reads this one.
+tests/server/test_field_types.py); QGIS 3.22 gets the types by opening the layer through GDAL
+(the ``ogr`` provider with ``OAPIF:<url>/collections/<name>``, docs/publishing.md).
 """
 
 from __future__ import annotations
