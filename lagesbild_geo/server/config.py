@@ -11,8 +11,9 @@ publication was built with the configured k (``publish.refresh``), then writes i
 * the OpenAPI document generated from it (what ``pygeoapi openapi generate`` does), served
   at ``/openapi``;
 * the queryable columns of every published table, for the middleware's parameter check;
-* every collection's GeoJSON feature schema with the columns' types (:mod:`.schemas`), served
-  at ``/feature-schemas/{collection}`` and linked from the collection (``describedBy``).
+* every collection's GeoJSON feature schema with the columns' types
+  (:mod:`.feature_schemas`), served at ``/feature-schemas/{collection}`` and linked from the
+  collection (``describedBy``).
 
 **Hand-off variables.** pygeoapi reads its configuration in each worker, at import time, and
 resolves its ``${VAR}`` references from the environment; the workers are forked from the
@@ -44,7 +45,13 @@ import yaml
 from lagesbild_geo.access import logins
 from lagesbild_geo.db.connection import connect, database_url
 from lagesbild_geo.publish import publication as publish
-from lagesbild_geo.server import openapi_extra, patches, provider, restricted_provider, schemas
+from lagesbild_geo.server import (
+    feature_schemas,
+    openapi_extra,
+    patches,
+    provider,
+    restricted_provider,
+)
 from lagesbild_geo.server.webassets import local_web_assets
 from lagesbild_geo.settings import Settings
 
@@ -56,7 +63,7 @@ SCHEMAS_NAME = "feature-schemas.json"
 
 def build_config(template: dict, extents: publish.Extents) -> dict:
     """The template with spatial and temporal extents from the data (CRS84), and every
-    collection linked to its feature schema (:mod:`.schemas`: what GDAL types fields from).
+    collection linked to its feature schema (:mod:`.feature_schemas`: what GDAL types fields from).
 
     The schema links use the server's URL as the template writes it (``${VAR:-default}``,
     which pygeoapi resolves when it reads the file, like ``server.url`` itself).
@@ -69,7 +76,7 @@ def build_config(template: dict, extents: publish.Extents) -> dict:
         resource["links"] = [
             *(link for link in resource.get("links") or () if link.get("rel") not in (
                 "describedBy", "describedby")),
-            *schemas.links(server_url, name),
+            *feature_schemas.links(server_url, name),
         ]  # fmt: skip
         resource["extents"]["spatial"]["bbox"] = list(extents.bbox)
         if "temporal" in resource["extents"]:
@@ -133,7 +140,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         template = yaml.safe_load(settings.pygeoapi_config.read_text(encoding="utf-8"))
         config = build_config(template, extents)
         restricted = restricted_provider.restricted_collections(config)
-        feature_schemas = schemas.build(conn, config, restricted)
+        schemas = feature_schemas.build(conn, config, restricted)
 
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -152,9 +159,7 @@ def prepare(settings: Settings) -> dict[str, str]:
     # the restricted layers' parameters are checked like the public ones (by collection name)
     columns.update({name: view_columns.get(view, []) for name, view in restricted.items()})
     (data_dir / QUERYABLES_NAME).write_text(json.dumps(columns), encoding="utf-8")
-    (data_dir / SCHEMAS_NAME).write_text(
-        json.dumps(feature_schemas, ensure_ascii=False), encoding="utf-8"
-    )
+    (data_dir / SCHEMAS_NAME).write_text(json.dumps(schemas, ensure_ascii=False), encoding="utf-8")
 
     env = {
         **db_environment(public_url),
@@ -166,7 +171,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         "PYGEOAPI_CONFIG": str(config_path),
         "PYGEOAPI_OPENAPI": str(openapi_path),
         "LAGESBILD_QUERYABLES": str(data_dir / QUERYABLES_NAME),
-        schemas.ENV: str(data_dir / SCHEMAS_NAME),  # /feature-schemas (server/schemas.py)
+        feature_schemas.ENV: str(data_dir / SCHEMAS_NAME),  # /feature-schemas (server/schemas.py)
         "LAGESBILD_RESTRICTED_COLLECTIONS": ",".join(sorted(restricted)),
         "LAGESBILD_JOBS_DIR": str(jobs_dir),  # analysis jobs (pygeoapi-config.yml, manager)
     }
@@ -206,7 +211,7 @@ class Handoff:
     server_conninfo: str = ""
     #: Collections of exact data (never cached, never a public validator).
     restricted: frozenset[str] = frozenset()
-    #: The file of every collection's feature schema (:mod:`.schemas`).
+    #: The file of every collection's feature schema (:mod:`.feature_schemas`).
     schemas: str = ""
 
 
@@ -229,4 +234,5 @@ def read_handoff() -> Handoff:
     )
     queryables = json.loads(Path(env["LAGESBILD_QUERYABLES"]).read_text(encoding="utf-8"))
     restricted = frozenset(filter(None, env["LAGESBILD_RESTRICTED_COLLECTIONS"].split(",")))
-    return Handoff(conninfo, queryables, server_conninfo, restricted, env.get(schemas.ENV, ""))
+    schemas = env.get(feature_schemas.ENV, "")
+    return Handoff(conninfo, queryables, server_conninfo, restricted, schemas)
