@@ -10,7 +10,10 @@ publication was built with the configured k (``publish.refresh``), then writes i
   and Bootstrap from the service itself (:mod:`.webassets`);
 * the OpenAPI document generated from it (what ``pygeoapi openapi generate`` does), served
   at ``/openapi``;
-* the queryable columns of every published table, for the middleware's parameter check.
+* the queryable columns of every published table, for the middleware's parameter check;
+* every collection's GeoJSON feature schema with the columns' types
+  (:mod:`.feature_schemas`), served at ``/feature-schemas/{collection}`` and linked from the
+  collection (``describedBy``).
 
 **Hand-off variables.** pygeoapi reads its configuration in each worker, at import time, and
 resolves its ``${VAR}`` references from the environment; the workers are forked from the
@@ -19,11 +22,12 @@ own process and inherited by the workers: ``LAGESBILD_PUBLIC_DB_HOST`` / ``_PORT
 / ``_USER`` / ``_PASSWORD`` (the reader role's connection, from :func:`db_environment`),
 ``LAGESBILD_SERVER_DB_USER`` / ``_PASSWORD`` and ``LAGESBILD_JOBS_DB_USER`` / ``_PASSWORD``
 (the other two logins on the same database, :mod:`lagesbild_geo.access.logins`),
-``LAGESBILD_QUERYABLES``, ``LAGESBILD_RESTRICTED_COLLECTIONS``, ``LAGESBILD_JOBS_DIR``,
-``PYGEOAPI_CONFIG`` and ``PYGEOAPI_OPENAPI``, plus ``LAGESBILD_SERVER_URL`` / ``_HOST`` /
-``_PORT`` with the effective values of those settings. They are written by :func:`prepare`, not
-set by a deployer (a deployer's settings are :class:`lagesbild_geo.settings.Settings`), and our
-code reads them in one function only: :func:`read_handoff`.
+``LAGESBILD_QUERYABLES``, ``LAGESBILD_SCHEMAS``, ``LAGESBILD_RESTRICTED_COLLECTIONS``,
+``LAGESBILD_JOBS_DIR``, ``PYGEOAPI_CONFIG`` and ``PYGEOAPI_OPENAPI``, plus
+``LAGESBILD_SERVER_URL`` / ``_HOST`` / ``_PORT`` with the effective values of those settings.
+They are written by :func:`prepare`, not set by a deployer (a deployer's settings are
+:class:`lagesbild_geo.settings.Settings`), and our code reads them in one function only:
+:func:`read_handoff`.
 """
 
 from __future__ import annotations
@@ -41,21 +45,39 @@ import yaml
 from lagesbild_geo.access import logins
 from lagesbild_geo.db.connection import connect, database_url
 from lagesbild_geo.publish import publication as publish
-from lagesbild_geo.server import openapi_extra, patches, provider, restricted_provider
+from lagesbild_geo.server import (
+    feature_schemas,
+    openapi_extra,
+    patches,
+    provider,
+    restricted_provider,
+)
 from lagesbild_geo.server.webassets import local_web_assets
 from lagesbild_geo.settings import Settings
 
 CONFIG_NAME = "pygeoapi-config.yml"
 OPENAPI_NAME = "pygeoapi-openapi.yml"
 QUERYABLES_NAME = "queryables.json"
+SCHEMAS_NAME = "feature-schemas.json"
 
 
 def build_config(template: dict, extents: publish.Extents) -> dict:
-    """The template with spatial and temporal extents from the data (CRS84)."""
+    """The template with spatial and temporal extents from the data (CRS84), and every
+    collection linked to its feature schema (:mod:`.feature_schemas`: what GDAL types fields from).
+
+    The schema links use the server's URL as the template writes it (``${VAR:-default}``,
+    which pygeoapi resolves when it reads the file, like ``server.url`` itself).
+    """
     config = json.loads(json.dumps(template, default=str))  # deep copy, anchors expanded
-    for resource in config["resources"].values():
+    server_url = str(config["server"]["url"])
+    for name, resource in config["resources"].items():
         if resource.get("type") != "collection":
             continue
+        resource["links"] = [
+            *(link for link in resource.get("links") or () if link.get("rel") not in (
+                "describedBy", "describedby")),
+            *feature_schemas.links(server_url, name),
+        ]  # fmt: skip
         resource["extents"]["spatial"]["bbox"] = list(extents.bbox)
         if "temporal" in resource["extents"]:
             resource["extents"]["temporal"] = {
@@ -115,6 +137,10 @@ def prepare(settings: Settings) -> dict[str, str]:
         extents = publish.read_extents(conn)
         columns = _queryables(conn, "publish")
         view_columns = _queryables(conn, "restricted")
+        template = yaml.safe_load(settings.pygeoapi_config.read_text(encoding="utf-8"))
+        config = build_config(template, extents)
+        restricted = restricted_provider.restricted_collections(config)
+        schemas = feature_schemas.build(conn, config, restricted)
 
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -123,8 +149,6 @@ def prepare(settings: Settings) -> dict[str, str]:
     jobs_dir.mkdir(mode=0o700, exist_ok=True)
     config_path = data_dir / CONFIG_NAME
     openapi_path = data_dir / OPENAPI_NAME
-    template = yaml.safe_load(settings.pygeoapi_config.read_text(encoding="utf-8"))
-    config = build_config(template, extents)
     # map previews offline too
     config["server"]["templates"] = local_web_assets(data_dir, settings.js_dir)
     config_path.write_text(
@@ -133,9 +157,9 @@ def prepare(settings: Settings) -> dict[str, str]:
         encoding="utf-8",
     )
     # the restricted layers' parameters are checked like the public ones (by collection name)
-    restricted = restricted_provider.restricted_collections(config)
     columns.update({name: view_columns.get(view, []) for name, view in restricted.items()})
     (data_dir / QUERYABLES_NAME).write_text(json.dumps(columns), encoding="utf-8")
+    (data_dir / SCHEMAS_NAME).write_text(json.dumps(schemas, ensure_ascii=False), encoding="utf-8")
 
     env = {
         **db_environment(public_url),
@@ -147,6 +171,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         "PYGEOAPI_CONFIG": str(config_path),
         "PYGEOAPI_OPENAPI": str(openapi_path),
         "LAGESBILD_QUERYABLES": str(data_dir / QUERYABLES_NAME),
+        feature_schemas.ENV: str(data_dir / SCHEMAS_NAME),  # /feature-schemas (server/schemas.py)
         "LAGESBILD_RESTRICTED_COLLECTIONS": ",".join(sorted(restricted)),
         "LAGESBILD_JOBS_DIR": str(jobs_dir),  # analysis jobs (pygeoapi-config.yml, manager)
     }
@@ -186,6 +211,8 @@ class Handoff:
     server_conninfo: str = ""
     #: Collections of exact data (never cached, never a public validator).
     restricted: frozenset[str] = frozenset()
+    #: The file of every collection's feature schema (:mod:`.feature_schemas`).
+    schemas: str = ""
 
 
 def read_handoff() -> Handoff:
@@ -207,4 +234,5 @@ def read_handoff() -> Handoff:
     )
     queryables = json.loads(Path(env["LAGESBILD_QUERYABLES"]).read_text(encoding="utf-8"))
     restricted = frozenset(filter(None, env["LAGESBILD_RESTRICTED_COLLECTIONS"].split(",")))
-    return Handoff(conninfo, queryables, server_conninfo, restricted)
+    schemas = env.get(feature_schemas.ENV, "")
+    return Handoff(conninfo, queryables, server_conninfo, restricted, schemas)

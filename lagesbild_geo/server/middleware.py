@@ -119,6 +119,7 @@ ROUTES = {
     "/granskning": "lagesbild_geo.server.granskning",
     "/karta": "lagesbild_geo.server.karta",
     "/admin": "lagesbild_geo.server.admin_api",
+    "/feature-schemas": "lagesbild_geo.server.schemas",
 }
 
 

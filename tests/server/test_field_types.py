@@ -1,0 +1,248 @@
+"""Numbers typed as numbers in GDAL 3.6 and QGIS 3.22 (lagesbild_geo/server/schemas.py).
+
+The real server on the test history, read by GDAL's OAPIF driver (``ogr2ogr``/``ogrinfo``,
+Debian's GDAL 3.6) and by QGIS 3.22 (Debian's python3-qgis, a subprocess of the system
+Python, as in tests/access/test_qgis_api_key.py). Every expected type comes from the
+database's own column types (``information_schema``), so a column added later is checked too.
+
+On the test history most of ``situation``'s indicator columns are null in every row (indicators
+without data) and ``observations``' hour and weekday columns are null on the first page: the
+fields GDAL typed as String before the schema was linked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from tests.access_helpers import serving_with_audiences
+
+pytestmark = pytest.mark.server
+
+PUBLIC = ("areas", "indicators", "observations", "situation", "hotspots", "trends")
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+#: PostgreSQL type -> the OGR field types (``ogrinfo -so``) that keep it.
+OGR_TYPES = {
+    "int2": {"Integer", "Integer64"},
+    "int4": {"Integer", "Integer64"},
+    "int8": {"Integer", "Integer64"},
+    "float4": {"Real"},
+    "float8": {"Real"},
+    "numeric": {"Real"},
+    "bool": {"Integer(Boolean)"},
+    "date": {"Date"},
+    "timestamptz": {"DateTime"},
+    "_text": {"StringList"},
+    "_int4": {"IntegerList"},
+    "text": {"String"},
+}
+NUMERIC = {"int2", "int4", "int8", "float4", "float8", "numeric"}
+
+
+@pytest.fixture(scope="module")
+def server(pg_server, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("field-types")
+    with serving_with_audiences(pg_server, "field_types", data_dir, password="types-pw") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def column_types(server) -> dict[str, dict[str, str]]:
+    """collection -> column -> udt_name, from the table or view the collection reads."""
+    config = _config(server)
+    from lagesbild_geo.server.restricted_provider import restricted_collections
+
+    restricted = restricted_collections(config)
+    with psycopg.connect(server["db"]) as conn:
+        rows = conn.execute(
+            "SELECT table_schema, table_name, column_name::text, udt_name::text"
+            " FROM information_schema.columns WHERE table_schema IN ('publish', 'restricted')"
+        ).fetchall()
+    by_table: dict[tuple[str, str], dict[str, str]] = {}
+    for schema, table, column, udt in rows:
+        by_table.setdefault((schema, table), {})[column] = udt
+    out = {}
+    for name, resource in config["resources"].items():
+        if resource.get("type") != "collection":
+            continue
+        provider = resource["providers"][0]
+        key = ("restricted", restricted[name]) if name in restricted else (
+            "publish", provider["table"])  # fmt: skip
+        out[name] = {
+            c: t for c, t in by_table[key].items() if c not in (provider.get("geom_field"),)
+        }
+    return out
+
+
+def _config(server) -> dict:
+    import yaml
+
+    return yaml.safe_load((server["data_dir"] / "pygeoapi-config.yml").read_text())
+
+
+def _ogr_fields(path_or_url: str, *options: str) -> dict[str, str]:
+    done = subprocess.run(
+        ["ogrinfo", "-so", "-ro", "-al", *options, path_or_url],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    fields = re.findall(r"^(\w+): (\w+(?:\(\w+\))?) \(", done.stdout, flags=re.M)
+    names = [n for n, _ in fields]
+    assert len(names) == len(set(names)), f"a field twice: {names}"
+    return dict(fields)
+
+
+def test_every_collection_links_a_feature_schema_gdal_reads(server, column_types):
+    """Public and restricted collections: the ``describedBy`` link GDAL 3.6 follows (and
+    IANA's ``describedby``), to a GeoJSON Feature schema with every column's type."""
+    key = server["keys"]["actor_a"]
+    listed = requests.get(
+        server["url"] + "/collections", params={"f": "json"}, headers={"X-API-Key": key},
+        timeout=30,
+    ).json()["collections"]  # fmt: skip
+    assert set(PUBLIC) | {"my-observations"} <= {c["id"] for c in listed} <= set(column_types)
+    for collection in listed:
+        links = {
+            link["rel"]: link
+            for link in collection["links"]
+            if link["rel"].lower() == "describedby"
+        }
+        assert set(links) == {"describedBy", "describedby"}, collection["id"]
+        link = links["describedBy"]
+        assert link["type"] == "application/schema+json"
+        got = requests.get(link["href"], headers={"Accept": link["type"]}, timeout=30)
+        assert got.status_code == 200
+        assert got.headers["Content-Type"] == "application/schema+json"
+        fields = got.json()["properties"]["properties"]["properties"]
+        expected = {c: t for c, t in column_types[collection["id"]].items() if c != "id"}
+        assert set(fields) == set(expected), collection["id"]
+        for name, udt in expected.items():
+            kind = fields[name]["type"]
+            assert isinstance(kind, str), (name, kind)  # one type: GDAL 3.6 reads no list
+            if udt in ("int2", "int4", "int8"):
+                assert kind == "integer", name
+            elif udt in ("float4", "float8", "numeric"):
+                assert kind == "number", name
+            elif udt == "date":
+                assert (kind, fields[name]["format"]) == ("string", "date"), name
+
+
+def test_unknown_schema_is_a_404(server):
+    got = requests.get(server["url"] + "/feature-schemas/nope", timeout=30)
+    assert got.status_code == 404
+    assert "nope" in got.json()["description"]
+
+
+@pytest.mark.parametrize("collection", PUBLIC)
+def test_ogr2ogr_to_geopackage_keeps_numeric_types(server, column_types, collection, tmp_path):
+    """``ogr2ogr -f GPKG`` of the live layer: every column keeps its type in the GeoPackage
+    (Integer/Integer64, Real, Date, ...), null on the first page or not."""
+    out = tmp_path / f"{collection}.gpkg"
+    done = subprocess.run(
+        ["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server['url']}/collections/{collection}",
+         "-oo", "PAGE_SIZE=1000"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    fields = _ogr_fields(str(out))
+    matched = requests.get(
+        f"{server['url']}/collections/{collection}/items", params={"limit": 1, "f": "json"},
+        timeout=30,
+    ).json()["numberMatched"]  # fmt: skip
+    for name, udt in column_types[collection].items():
+        if name == "id" and not matched:
+            continue  # GDAL takes the id field from the first page (schemas.feature_schema)
+        assert name in fields, (collection, name)
+        wanted = OGR_TYPES.get(udt, {"String"}) if name != "id" else {"String", "Integer64"}
+        assert fields[name] in wanted, (collection, name, udt, fields[name])
+    numeric = [n for n, t in column_types[collection].items() if t in NUMERIC]
+    assert all(fields[n] in ("Integer", "Integer64", "Real") for n in numeric)
+
+
+def test_restricted_layer_is_typed_with_the_key(server, column_types):
+    """A restricted layer read with an actor's key (HTTP Basic, the key as the password,
+    as QGIS 3.22 sends it): its schema is followed too."""
+    fields = _ogr_fields(
+        f"OAPIF:{server['url']}/collections/my-observations",
+        "-oo", f"USERPWD=lagesbild:{server['keys']['actor_a']}",
+    )  # fmt: skip
+    for name, udt in column_types["my-observations"].items():
+        if udt in NUMERIC:
+            assert fields[name] in ("Integer", "Integer64", "Real"), (name, fields[name])
+
+
+#: Run by the system Python with QGIS 3.22. argv: server URL, collection, provider ("OAPIF":
+#: QGIS's own; "ogr": GDAL's OAPIF driver inside QGIS). Prints {"valid", "qgis", "fields":
+#: {name: QVariant type number}}.
+QGIS_SCRIPT = r"""
+import json, os, sys
+url, collection, provider = sys.argv[1:4]
+from qgis.core import Qgis, QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+if provider == "ogr":
+    layer = QgsVectorLayer(f"OAPIF:{url}/collections/{collection}", collection, "ogr")
+else:
+    layer = QgsVectorLayer(f"url={url} typename={collection}", collection, "OAPIF")
+out = {"valid": layer.isValid(), "qgis": Qgis.QGIS_VERSION_INT,
+       "fields": {f.name(): int(f.type()) for f in layer.fields()}}
+print(json.dumps(out), flush=True)
+os._exit(0)  # QGIS 3.22 may crash while tearing down; the answer is out
+"""
+#: QVariant::Int, UInt, LongLong, ULongLong, Double
+QVARIANT_NUMERIC = {2, 3, 4, 5, 6}
+QVARIANT_STRING = 10
+
+
+def _qgis(server, tmp_path: Path, collection: str, provider: str) -> dict:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    env.pop("PYTHONPATH", None)  # the system Python with its own QGIS, not the venv's path
+    done = subprocess.run(
+        [SYSTEM_PYTHON, "-c", QGIS_SCRIPT, server["url"], collection, provider],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"QGIS printed no answer (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    got = json.loads(lines[-1])
+    assert got["valid"], got
+    return got
+
+
+@pytest.mark.parametrize("collection", ["situation", "observations"])
+def test_qgis_through_gdal_types_every_numeric_field(server, column_types, collection, tmp_path):
+    """QGIS 3.22 with the layer added through GDAL (``OAPIF:<url>/collections/<name>``, the
+    ogr provider; docs/publishing.md): every numeric column is a numeric QVariant."""
+    got = _qgis(server, tmp_path, collection, "ogr")
+    numeric = [n for n, t in column_types[collection].items() if t in NUMERIC]
+    assert numeric
+    wrong = {n: got["fields"].get(n) for n in numeric if got["fields"].get(n) not in
+             QVARIANT_NUMERIC}  # fmt: skip
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("collection", ["situation", "observations"])
+def test_qgis_own_provider_types_from_its_sample_page(server, column_types, collection, tmp_path):
+    """QGIS 3.22's own OAPIF provider reads no schema: it types each field from the first
+    page it asks for (``items?limit=10``) through OGR, so a numeric column is numeric when it
+    has a value on that page and String when it is null there. This pins that behaviour,
+    which docs/publishing.md tells QGIS 3.22 users to avoid."""
+    got = _qgis(server, tmp_path, collection, "OAPIF")
+    if got["qgis"] >= 32300:
+        pytest.fail(f"QGIS {got['qgis']}, not 3.22: see whether it reads the schema")
+    sample = requests.get(
+        f"{server['url']}/collections/{collection}/items", params={"limit": 10, "f": "json"},
+        timeout=30,
+    ).json()["features"]  # fmt: skip
+    numeric = [n for n, t in column_types[collection].items() if t in NUMERIC]
+    valued = [n for n in numeric if any(f["properties"].get(n) is not None for f in sample)]
+    empty = [n for n in numeric if n not in valued]
+    assert valued and empty  # both kinds exist on the test history
+    assert all(got["fields"][n] in QVARIANT_NUMERIC for n in valued)
+    assert all(got["fields"][n] == QVARIANT_STRING for n in empty)
