@@ -42,7 +42,7 @@ from lagesbild_geo.access import logins
 from lagesbild_geo.db.connection import connect, database_url
 from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.server import openapi_extra, patches, provider, restricted_provider
-from lagesbild_geo.server.webassets import local_web_assets
+from lagesbild_geo.server.webassets import local_translations, local_web_assets
 from lagesbild_geo.settings import Settings
 
 CONFIG_NAME = "pygeoapi-config.yml"
@@ -127,6 +127,7 @@ def prepare(settings: Settings) -> dict[str, str]:
     config = build_config(template, extents)
     # map previews offline too
     config["server"]["templates"] = local_web_assets(data_dir, settings.js_dir)
+    config["server"]["locale_dir"] = local_translations(data_dir)  # the pages' Swedish labels
     config_path.write_text(
         "# Written by `lagesbild serve` from pygeoapi-config.yml; do not edit.\n"
         + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
