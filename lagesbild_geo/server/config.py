@@ -52,7 +52,7 @@ from lagesbild_geo.server import (
     provider,
     restricted_provider,
 )
-from lagesbild_geo.server.webassets import local_web_assets
+from lagesbild_geo.server.webassets import local_translations, local_web_assets
 from lagesbild_geo.settings import Settings
 
 CONFIG_NAME = "pygeoapi-config.yml"
@@ -151,6 +151,7 @@ def prepare(settings: Settings) -> dict[str, str]:
     openapi_path = data_dir / OPENAPI_NAME
     # map previews offline too
     config["server"]["templates"] = local_web_assets(data_dir, settings.js_dir)
+    config["server"]["locale_dir"] = local_translations(data_dir)  # the pages' Swedish labels
     config_path.write_text(
         "# Written by `lagesbild serve` from pygeoapi-config.yml; do not edit.\n"
         + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
