@@ -31,7 +31,6 @@ A follower that starts puts back requests another one took and never finished
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import threading
@@ -53,9 +52,6 @@ TREND_WEEKS = 52
 #: Seconds between looks at the queue when no notification comes (a request written while no
 #: follower listened, or by a database restored from a dump).
 POLL_S = 30.0
-#: The environment :func:`spawn` hands its child (the two connections; never on the command
-#: line, where ``ps`` would show the passwords).
-READ_ENV, SAVE_ENV = "LAGESBILD_FOLLOW_READ_URL", "LAGESBILD_FOLLOW_SAVE_URL"
 
 
 @dataclass
@@ -178,11 +174,18 @@ def spawn(read_url: str, save_url: str) -> subprocess.Popen:
     """Start a follower process (``python -m lagesbild_geo.analysis.follow``) and return it.
 
     For ``lagesbild serve``: read with the reader's login, save with ``lagesbild_jobs`` (the
-    role that may write the result layers and answer requests). The caller terminates it when
-    the server stops.
+    role that may write the result layers and answer requests). The two connection strings go
+    to the child on its standard input, neither on the command line (``ps`` shows it) nor in a
+    new ``LAGESBILD_*`` variable (settings are read at the entry points only). The caller
+    terminates it when the server stops.
     """
-    env = {**os.environ, READ_ENV: read_url, SAVE_ENV: save_url}
-    return subprocess.Popen([sys.executable, "-m", "lagesbild_geo.analysis.follow"], env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lagesbild_geo.analysis.follow"], stdin=subprocess.PIPE, text=True
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(f"{read_url}\n{save_url}\n")
+    proc.stdin.close()
+    return proc
 
 
 def print_report(done: Recomputed) -> None:
@@ -195,9 +198,11 @@ def print_report(done: Recomputed) -> None:
 
 
 def main() -> None:
-    """The process :func:`spawn` starts: follow until SIGTERM/SIGINT."""
+    """The process :func:`spawn` starts: its two connections on stdin, then follow until
+    SIGTERM/SIGINT."""
+    read_url, save_url = sys.stdin.readline().strip(), sys.stdin.readline().strip()
     with contextlib.suppress(KeyboardInterrupt):
-        follow(os.environ[READ_ENV], os.environ[SAVE_ENV], report=print_report)
+        follow(read_url, save_url, report=print_report)
 
 
 if __name__ == "__main__":
