@@ -125,9 +125,7 @@ def claim_analysis(conn: psycopg.Connection, indicators: list[str] | None = None
         " RETURNING id, indicators",
         {"only": indicators},
     ).fetchall()
-    return Claim(
-        ids=sorted(r[0] for r in rows), indicators=sorted({i for r in rows for i in r[1]})
-    )
+    return Claim(ids=sorted(r[0] for r in rows), indicators=sorted({i for r in rows for i in r[1]}))
 
 
 def finish_analysis(
