@@ -14,11 +14,13 @@ PROCESS_METADATA = metadata(
     {"sv": "Trender (Mann-Kendall)", "en": "Trends (Mann-Kendall)"},
     {
         "sv": "Ökar eller minskar en indikator i varje område? Mann-Kendall-test och "
-        "Theil-Sen-lutning (per vecka) per område och indikator, valfritt säsongsjusterat "
-        "eller korrigerat för autokorrelation (Hamed-Rao).",
+        "Theil-Sen-lutning (per vecka) per område och indikator. Klasserna har kontrollerad "
+        "andel falska upptäckter (FDR, q-värde) över alla områden × indikatorer, rått p "
+        "bredvid; valfritt säsongsjusterat eller korrigerat för autokorrelation (Hamed-Rao).",
         "en": "Is an indicator increasing or decreasing in each area? Mann-Kendall test and "
-        "Theil-Sen slope (per week) per area and indicator, optionally seasonal or corrected "
-        "for autocorrelation (Hamed-Rao).",
+        "Theil-Sen slope (per week) per area and indicator. The classes control the false "
+        "discovery rate (FDR, q-value) across all areas × indicators, raw p beside; "
+        "optionally seasonal or corrected for autocorrelation (Hamed-Rao).",
     },
     [
         "indicators",
@@ -26,6 +28,7 @@ PROCESS_METADATA = metadata(
         *PERIOD_INPUTS,
         "measure",
         "alpha",
+        "fdr",
         "seasonal",
         "hamed_rao",
         *PUBLISH_INPUTS,

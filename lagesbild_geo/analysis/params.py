@@ -120,11 +120,11 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Params)}
 
 def default(name: str, process: str):
     """The default of input ``name`` in ``process``: the hot-spot methods test at 0.10 (as
-    Esri's tools do), the others at 0.05; emerging hot spots correct for many tests."""
+    Esri's tools do), the others at 0.05; emerging hot spots and trends correct for many tests."""
     if name == "alpha":
         return emerging.DEFAULT_ALPHA if "hot" in process else Params.alpha
-    if name == "fdr":
-        return process == "emerging-hotspots"
+    if name == "fdr":  # many tests at once: areas x weeks, or areas x indicators
+        return process in ("emerging-hotspots", "trends")
     return _FIELDS[name].default
 
 

@@ -221,6 +221,13 @@ def _emerging(cube, params, keep, values, covered, rows) -> list[str]:
     return notes
 
 
+#: A seasonal Mann-Kendall test compares each week of the year with the same week in other
+#: years; over a window where more than this share of the weeks are empty (no approved
+#: delivery, or nothing in any area) most of those pairs are missing or tied at zero, and the
+#: result carries a warning.
+SEASONAL_EMPTY_SHARE = 0.25
+
+
 def _trends(cube, params, keep, values, covered, rows) -> list[str]:
     if params.seasonal:
         r = trends.seasonal_mann_kendall(values, alpha=params.alpha)
@@ -228,16 +235,35 @@ def _trends(cube, params, keep, values, covered, rows) -> list[str]:
     else:
         r = trends.mann_kendall(values, alpha=params.alpha, hamed_rao=params.hamed_rao)
         per_week = r.slope
+    # one test per area and indicator: with 60 areas x 16 indicators at 5 %, some 48 "trends"
+    # would be noise; the classes are decided on Benjamini-Hochberg q-values across all of them
+    # (as early warning does), the raw p beside
+    q = hotspots.fdr_qvalues(r.p)
+    decide = np.nan_to_num(q if params.fdr else r.p, nan=1.0)
+    classes = np.where(
+        decide <= params.alpha, np.where(r.z > 0, "increasing", "decreasing"), "no trend"
+    )
     codes = [c for c, ok in zip(cube.codes, keep, strict=True) if ok]
     for j, name in enumerate(params.indicators):
         for i, code in enumerate(codes):
-            sv, en = TREND_LABELS[str(r.trend[i, j])]
+            sv, en = TREND_LABELS[str(classes[i, j])]
             rows.append(_base(cube, params, code, name) | {
-                "trend": str(r.trend[i, j]), "direction_sv": sv, "direction_en": en,
+                "trend": str(classes[i, j]), "direction_sv": sv, "direction_en": en,
                 "tau": _num(r.tau[i, j]), "z": _num(r.z[i, j]), "p": _num(r.p[i, j]),
-                "slope_per_week": _num(per_week[i, j]), "weeks": int(r.n[i, j]),
+                "q": _num(q[i, j]), "slope_per_week": _num(per_week[i, j]),
+                "weeks": int(r.n[i, j]),
             })  # fmt: skip
-    return []
+    notes = []
+    if params.seasonal:
+        empty = ~covered | ~np.nan_to_num(values).any(axis=(0, 1))
+        if empty.mean() > SEASONAL_EMPTY_SHARE:
+            notes.append(
+                f"WARNING: {int(empty.sum())} of the {empty.size} weeks are empty (no approved "
+                "delivery, or nothing in any area); the seasonal test compares each week of the "
+                "year across years, so most of its pairs are missing or tied at zero: read the "
+                "seasonal trends with care, or use the plain test"
+            )
+    return notes
 
 
 def _early_warning(cube, params, keep, values, covered, rows) -> list[str]:

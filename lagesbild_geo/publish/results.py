@@ -4,7 +4,8 @@ The analyses read only what is already public, so their saved results live in sc
 ``publish`` too, written here (``publish/`` is the only writer of that schema). The reader
 role the server runs as may write exactly these tables (``db/migrations/0003_analysis.sql``).
 
-Both layers hold one feature per area and indicator: the area's and indicator's names and the
+Both layers hold one feature per area and indicator, with the run's time (``run_at``) and the
+publication it was computed from (``publication_version``): the area's and indicator's names and the
 geometry come from the publication itself (``publish.areas``/``indicators``), so only the
 computed numbers travel, one array per property (``unnest``). ``LAYERS`` says which
 properties each layer keeps; one INSERT serves both.
@@ -72,11 +73,83 @@ LAYERS = {
             "tau": "float8",
             "z": "float8",
             "p": "float8",
+            "q": "float8",
             "slope_per_week": "float8",
         },
     ),
 }
 LAYERS["emerging-hotspots"] = LAYERS["hotspots"]
+
+
+#: The channel a review notifies at commit (:func:`request_analysis`); the follower listens.
+CHANNEL = "lagesbild_analysis"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Open requests a follower took: their ids and the union of their indicators."""
+
+    ids: list[int]
+    indicators: list[str]
+
+
+def request_analysis(
+    conn: psycopg.Connection, indicators: list[str], delivery_ids: list[int]
+) -> None:
+    """Ask for the indicators' result layers to be recomputed once this transaction commits.
+
+    Called in the review's transaction (:func:`lagesbild_geo.publish.review.change_status`):
+    the row and the notification become visible together at commit, or not at all when the
+    decision is rolled back. The analysis itself runs later, in the follower
+    (:mod:`lagesbild_geo.analysis.follow`), outside the reviewer's transaction.
+    """
+    if not indicators:
+        return
+    conn.execute(
+        "INSERT INTO publish.analysis_queue (indicators, delivery_ids) VALUES (%s, %s)",
+        (sorted(indicators), sorted(delivery_ids)),
+    )
+    conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+
+
+def claim_analysis(conn: psycopg.Connection, indicators: list[str] | None = None) -> Claim:
+    """Take every open request (of ``indicators`` only, when given) for one recomputation.
+
+    Requests that pile up while a run is going are answered by one run, not one each: the demo
+    history alone makes 260 review decisions. Two followers cannot take the same row (the
+    UPDATE locks it and re-checks ``started_at``).
+    """
+    rows = conn.execute(
+        "UPDATE publish.analysis_queue SET started_at = clock_timestamp()"
+        " WHERE started_at IS NULL AND (%(only)s::text[] IS NULL OR indicators <@ %(only)s)"
+        " RETURNING id, indicators",
+        {"only": indicators},
+    ).fetchall()
+    return Claim(ids=sorted(r[0] for r in rows), indicators=sorted({i for r in rows for i in r[1]}))
+
+
+def finish_analysis(
+    conn: psycopg.Connection, ids: list[int], run_ids: list[int], error: str | None = None
+) -> None:
+    """Mark claimed requests done, with the saved runs (or the error that stopped them)."""
+    conn.execute(
+        "UPDATE publish.analysis_queue SET finished_at = clock_timestamp(), run_ids = %s,"
+        " error = %s WHERE id = ANY(%s)",
+        (run_ids, error, ids),
+    )
+
+
+def release_unfinished(conn: psycopg.Connection) -> int:
+    """Put back requests a stopped follower had taken but not finished; return how many.
+
+    A follower calls it when it starts (one follower per database: ``lagesbild serve`` starts
+    one), so a run killed half-way is redone rather than lost.
+    """
+    cur = conn.execute(
+        "UPDATE publish.analysis_queue SET started_at = NULL"
+        " WHERE started_at IS NOT NULL AND finished_at IS NULL"
+    )
+    return cur.rowcount
 
 
 def save_analysis_run(conn: psycopg.Connection, collection: dict) -> int:
@@ -116,6 +189,7 @@ def save_analysis_run(conn: psycopg.Connection, collection: dict) -> int:
             "process": process,
             "run_id": run_id,
             "run_at": run_at,
+            "version": prov.get("input", {}).get("publication_version"),
         }
         values |= {name: [r.get(name) for r in rows] for name in layer.columns}
         conn.execute(_insert(layer), values)
@@ -130,9 +204,10 @@ def _insert(layer: ResultLayer) -> sql.Composed:
     names = list(layer.columns)
     return sql.SQL(
         "INSERT INTO {table} (id, area_code, area_name, indicator, indicator_name_sv,"
-        " indicator_name_en, {run_columns}, {columns}, run_id, run_at, geom)"
+        " indicator_name_en, {run_columns}, {columns}, run_id, run_at, publication_version,"
+        " geom)"
         " SELECT r.area || ':' || r.ind, r.area, a.name, r.ind, i.name_sv, i.name_en,"
-        " {run_values}, {row_values}, %(run_id)s, %(run_at)s, a.geom"
+        " {run_values}, {row_values}, %(run_id)s, %(run_at)s, %(version)s, a.geom"
         " FROM unnest(%(area)s::text[], %(ind)s::text[], {arrays}) AS r(area, ind, {names})"
         " JOIN publish.areas a ON a.code = r.area"
         " JOIN publish.indicators i ON i.id = r.ind"

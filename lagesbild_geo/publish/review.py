@@ -6,6 +6,12 @@ rebuilt here by ``publication.refresh`` for the cells the delivery (and the one 
 part of: its weeks, indicators and actor kind. Both happen in one transaction: the published
 picture changes exactly when the review does, never half, and nothing public changes except at
 a review.
+
+The saved result layers (``publish.hotspots``, ``publish.trends``) are computed from the
+publication, so they follow it too, but not in this transaction (an analysis takes seconds): the
+decision's transaction only records a request (``results.request_analysis``: a row in
+``publish.analysis_queue`` and a notification, both visible at commit), and the follower
+(``lagesbild_geo.analysis.follow``) recomputes the layers of the changed indicators after it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import psycopg
 
 from lagesbild_geo.db.connection import one
 from lagesbild_geo.publish.publication import refresh
+from lagesbild_geo.publish.results import request_analysis
 from lagesbild_geo.store.review import set_status
 
 
@@ -59,4 +66,5 @@ def change_status(
             if before_refresh is not None:
                 before_refresh(conn)
             refresh(conn, k, lo=lo, hi=hi, indicators=inds, actor_kinds=kinds)
+            request_analysis(conn, inds, list(change.republish))
     return change.status
