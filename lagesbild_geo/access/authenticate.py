@@ -6,6 +6,7 @@ the request carries                        the caller
 neither header                             the public (:data:`~.identity.PUBLIC`)
 ``X-API-Key: lgb_<id>_<secret>``           the key's holder (:func:`.keys.verify`)
 ``Authorization: Bearer <JWT>``            the token's subject (:class:`.oidc.Validator`)
+``Authorization: Basic <user:key>``        the key's holder (the password is the key)
 anything else in those headers             401, on every path
 =========================================  ===============================================
 
@@ -17,6 +18,8 @@ client that believes it is logged in must learn that it is not.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -69,10 +72,15 @@ class Authenticator:
                 identity = keys.verify(conn, key)
         elif authorization is not None:
             scheme, _, token = authorization.strip().partition(" ")
+            if scheme.lower() == "basic":
+                with self.connect() as conn:
+                    identity = keys.verify(conn, _basic_password(token.strip()))
+                return _with_client(identity, client)
             if scheme.lower() != "bearer" or not token.strip():
                 raise AuthenticationError(
-                    "Authorization must be 'Bearer <token>' (an OpenID Connect access token); "
-                    "an API key goes in the X-API-Key header."
+                    "Authorization must be 'Bearer <token>' (an OpenID Connect access token) "
+                    "or 'Basic' with an API key as the password; an API key may also go in "
+                    "the X-API-Key header."
                 )
             if self.validator is None:
                 raise AuthenticationError(
@@ -82,11 +90,32 @@ class Authenticator:
             identity = self.validator.identity(token.strip())
         else:
             return Identity(client=client) if client else PUBLIC
-        return Identity(
-            principal=identity.principal,
-            roles=identity.roles,
-            actor_id=identity.actor_id,
-            via=identity.via,
-            name=identity.name,
-            client=client,
+        return _with_client(identity, client)
+
+
+def _with_client(identity: Identity, client: str) -> Identity:
+    return Identity(
+        principal=identity.principal,
+        roles=identity.roles,
+        actor_id=identity.actor_id,
+        via=identity.via,
+        name=identity.name,
+        client=client,
+    )
+
+
+def _basic_password(credentials: str) -> str:
+    """The password of HTTP Basic credentials (``base64(user:password)``); 401 when they are
+    not that."""
+    try:
+        text = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise AuthenticationError(
+            "Authorization: Basic needs base64 of 'name:key' (the API key as the password)."
+        ) from exc
+    _user, colon, password = text.partition(":")
+    if not colon:
+        raise AuthenticationError(
+            "Authorization: Basic needs base64 of 'name:key' (the API key as the password)."
         )
+    return password

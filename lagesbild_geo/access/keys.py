@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from lagesbild_geo.access.identity import ROLES, Identity
 from lagesbild_geo.db.connection import one
@@ -205,14 +204,6 @@ def verify(conn: psycopg.Connection, plain: str) -> Identity:
         actor_id=actor_id,
         via="api-key",
         name=owner,
-    )
-
-
-def log(conn: psycopg.Connection, action: str, key_id: str, detail: dict) -> None:
-    """Write ``action`` on key ``key_id`` to the access log, as the transaction's principal."""
-    conn.execute(
-        "SELECT lagesbild.log_access(%s, 'api_key', %s, %s)",
-        (action, key_id, Jsonb(detail)),
     )
 
 

@@ -70,3 +70,9 @@ def write(
             json.dumps(detail or {}, default=str),
         ),
     )
+
+
+def as_cli(conn: psycopg.Connection, by: str) -> None:
+    """Make ``cli:<by>`` the principal of the transaction's entries (a command on the server,
+    which connects as the owner: the log says who ran it, ``--by`` or the login name)."""
+    conn.execute("SELECT set_config('lagesbild.principal', %s, true)", (f"cli:{by}",))

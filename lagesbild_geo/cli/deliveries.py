@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
 import click
 
+from lagesbild_geo.access import log as access_log
 from lagesbild_geo.cli.common import connect, handle_errors, settings_of
 from lagesbild_geo.publish.review import change_status
 from lagesbild_geo.store import reads as queries
@@ -43,6 +45,7 @@ def ingest_cmd(ctx, file, actor_id, crs, sheet, replaces, allow_unplaced) -> Non
     from lagesbild_geo.ingest.pipeline import ingest_file
 
     with connect(ctx) as conn:
+        access_log.as_cli(conn, getpass.getuser())
         result = ingest_file(
             conn,
             file,
@@ -54,6 +57,9 @@ def ingest_cmd(ctx, file, actor_id, crs, sheet, replaces, allow_unplaced) -> Non
             limits=settings_of(ctx).delivery_limits(),
             progress=lambda m: click.echo(f"  … {m}", err=True),
         )
+        if not result.already_delivered:
+            access_log.write(conn, "delivery.create", "delivery", result.delivery_id,
+                             {"actor_id": actor_id, "file": Path(file).name})  # fmt: skip
     click.echo(result.summary())
 
 
@@ -111,6 +117,7 @@ def _change_status(
     say who did it; ``store.review.set_status`` refuses what the status does not allow.
     """
     with connect(ctx) as conn:
+        access_log.as_cli(conn, by_whom)
         change_status(
             conn,
             delivery_id,
@@ -120,6 +127,8 @@ def _change_status(
             actor_id=actor_id,
             k=settings_of(ctx).k,
         )
+        access_log.write(conn, f"delivery.{action}", "delivery", delivery_id,
+                         {"reason": reason} if reason else {})  # fmt: skip
     said = f": {reason}" if reason else "."
     click.echo(f"Delivery {delivery_id} {_DONE[action]} by {by_whom}{said}")
 

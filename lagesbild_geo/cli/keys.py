@@ -13,6 +13,7 @@ import json
 import click
 
 from lagesbild_geo.access import keys
+from lagesbild_geo.access import log as access_log
 from lagesbild_geo.access.identity import ROLES
 from lagesbild_geo.cli.common import connect, handle_errors
 
@@ -22,11 +23,6 @@ _BY_HELP = "Who does this, for the access log (default: your login name)."
 @click.group("keys")
 def keys_group() -> None:
     """Hand out and revoke API keys (the X-API-Key header) for actors and staff."""
-
-
-def _as_cli(conn, by: str) -> None:
-    """Make ``cli:<by>`` the principal of the transaction's access-log entries."""
-    conn.execute("SELECT set_config('lagesbild.principal', %s, true)", (f"cli:{by}",))
 
 
 @keys_group.command("create")
@@ -46,7 +42,7 @@ def keys_create(ctx, role, actor_id, owner, expires, by, as_json) -> None:
     """Create a key for OWNER and print it once; only its hash is stored."""
     expires_at = keys.expiry(expires) if expires else None
     with connect(ctx) as conn, conn.transaction():
-        _as_cli(conn, by)
+        access_log.as_cli(conn, by)
         key_id, plain = keys.create(
             conn,
             role=role,
@@ -57,7 +53,7 @@ def keys_create(ctx, role, actor_id, owner, expires, by, as_json) -> None:
         )
         detail = {"role": role, "actor_id": actor_id, "owner": owner}
         detail["expires_at"] = expires_at.isoformat() if expires_at else None
-        keys.log(conn, "key.create", key_id, detail)
+        access_log.write(conn, "key.create", "api_key", key_id, detail)
     if as_json:
         click.echo(json.dumps({"id": key_id, "key": plain, **detail}, ensure_ascii=False))
         return
@@ -110,7 +106,13 @@ def _minute(moment) -> str:
 def keys_revoke(ctx, key_id, by) -> None:
     """Revoke the key KEY_ID (its id from 'lagesbild keys list'); it stops working at once."""
     with connect(ctx) as conn, conn.transaction():
-        _as_cli(conn, by)
+        access_log.as_cli(conn, by)
         revoked = keys.revoke(conn, key_id, by)
-        keys.log(conn, "key.revoke", key_id, {"owner": revoked["owner"], "role": revoked["role"]})
+        access_log.write(
+            conn,
+            "key.revoke",
+            "api_key",
+            key_id,
+            {"owner": revoked["owner"], "role": revoked["role"]},
+        )
     click.echo(f"Key {key_id} of {revoked['owner']} revoked.")

@@ -102,7 +102,7 @@ def _add_actor(environ, identity: Identity) -> Response:
     actor_id, kind, name = (_text(doc, field) for field in ("id", "kind", "name"))
     with restricted_db.connection(identity, "admin") as conn:
         upsert_actor(conn, actor_id, kind, name)
-        restricted_db.log(conn, "actor.save", "actor", actor_id, {"kind": kind})
+        access_log.write(conn, "actor.save", "actor", actor_id, {"kind": kind})
     return document(201, {"id": actor_id, "kind": kind, "name": name},
                     [("Location", f"{PREFIX}/actors")])  # fmt: skip
 
@@ -130,7 +130,7 @@ def _add_key(environ, identity: Identity) -> Response:
             expires_at=expires_at,
             created_by=identity.name or identity.principal,
         )
-        restricted_db.log(conn, "key.create", "api_key", key_id, {"role": role,
+        access_log.write(conn, "key.create", "api_key", key_id, {"role": role,
                           "actor_id": actor_id})  # fmt: skip
     return document(
         201,
@@ -149,7 +149,7 @@ def _add_key(environ, identity: Identity) -> Response:
 def _revoke(identity: Identity, key_id: str) -> Response:
     with restricted_db.connection(identity, "admin") as conn:
         keys.revoke(conn, key_id, identity.name or identity.principal)
-        restricted_db.log(conn, "key.revoke", "api_key", key_id)
+        access_log.write(conn, "key.revoke", "api_key", key_id)
     return document(200, {"id": key_id, "revoked": True})
 
 
@@ -170,7 +170,7 @@ def _log(environ, identity: Identity) -> Response:
             limit=_integer(query.get("limit", "100"), "limit", 1, access_log.MAX_ROWS),
             offset=_integer(query.get("offset", "0"), "offset", 0, 10**9),
         )
-        restricted_db.log(conn, "access_log.read", "access_log", None, {"rows": len(entries)})
+        access_log.write(conn, "access_log.read", "access_log", None, {"rows": len(entries)})
     return document(200, {"entries": entries})
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from lagesbild_geo.access import log as access_log
 from lagesbild_geo.access.identity import DB_ROLES, Identity
 from lagesbild_geo.errors import (
     AuthenticationError,
@@ -143,7 +144,7 @@ def _list(identity: Identity, query: dict[str, str], reviewer_only: bool = False
     role = "reviewer" if reviewer_only else _reading_role(identity)
     with restricted_db.connection(identity, role) as conn:
         docs = deliveries(conn, role, status=status, details=False)
-        restricted_db.log(conn, "delivery.read", "delivery", None, {"list": True, "status": status})
+        access_log.write(conn, "delivery.read", "delivery", None, {"list": True, "status": status})
     return _json(200, {"deliveries": docs})
 
 
@@ -151,7 +152,7 @@ def _read(identity: Identity, delivery_id: int) -> Response:
     role = _reading_role(identity)
     with restricted_db.connection(identity, role) as conn:
         doc = _one(conn, role, delivery_id)
-        restricted_db.log(conn, "delivery.read", "delivery", delivery_id, {})
+        access_log.write(conn, "delivery.read", "delivery", delivery_id, {})
     return _json(200, doc)
 
 
@@ -192,7 +193,7 @@ def _create(environ, identity: Identity, settings: Settings) -> Response:
                 limits=settings.delivery_limits(),
             )
             doc = _one(conn, "actor", result.delivery_id)
-            restricted_db.log(
+            access_log.write(
                 conn,
                 "delivery.create",
                 "delivery",
@@ -257,7 +258,7 @@ def _decide(environ, identity: Identity, delivery_id: int, action: str, settings
         )
         conn.execute(f"SET LOCAL ROLE {DB_ROLES[role]}")  # back from the rebuild, if any
         doc = _one(conn, role, delivery_id)
-        restricted_db.log(
+        access_log.write(
             conn, log_action, "delivery", delivery_id, {"status": status, "reason": reason}
         )
     return _json(200, doc)

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 
 import psycopg
 
-from lagesbild_geo.access import log as access_log
 from lagesbild_geo.access import session
 from lagesbild_geo.access.identity import Identity
 from lagesbild_geo.db.connection import connection_lost
@@ -96,14 +95,3 @@ def connection(identity: Identity, role: str) -> Iterator[psycopg.Connection]:
     with plain() as conn:
         session.enter(conn, identity, role)
         yield conn
-
-
-def log(
-    conn: psycopg.Connection,
-    action: str,
-    object_type: str | None,
-    object_id: str | int | None,
-    detail: dict | None = None,
-) -> None:
-    """One row of the access log in the caller's transaction (:func:`.access.log.write`)."""
-    access_log.write(conn, action, object_type, object_id, detail)

@@ -48,10 +48,10 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import DBAPIError
 
 from lagesbild_geo.access import identity, session
+from lagesbild_geo.access import log as access_log
 from lagesbild_geo.access.identity import ROLES, Identity
 from lagesbild_geo.db.connection import connection_lost
 from lagesbild_geo.errors import AuthenticationError, ForbiddenError
-from lagesbild_geo.server import restricted_db
 from lagesbild_geo.server.errors import database_unavailable
 from lagesbild_geo.server.patches import engine_of
 from lagesbild_geo.server.provider import AREA_CODE_COLUMN, PublishProvider
@@ -180,7 +180,7 @@ class RestrictedProvider(PublishProvider):
             detail = {"items": items}
             if kwargs.get("resulttype") == "hits":
                 detail["matched"] = result.get("numberMatched")
-            restricted_db.log(conn, READ_ACTION, "collection", self.collection, detail)
+            access_log.write(conn, READ_ACTION, "collection", self.collection, detail)
         return result
 
     def get(self, identifier, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
@@ -199,7 +199,7 @@ class RestrictedProvider(PublishProvider):
                 found = []
             except DBAPIError as exc:
                 raise self._translate(exc) from exc
-            restricted_db.log(
+            access_log.write(
                 conn,
                 READ_ACTION,
                 "collection",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import psycopg
 import pytest
 import requests
@@ -87,3 +89,19 @@ def test_a_revoked_key_stops_at_once(server):
         conn.execute("UPDATE lagesbild.api_key SET revoked_at = now() WHERE id = %s", (key[4:16],))
     r = requests.get(server["url"] + "/", headers={"X-API-Key": key})
     assert r.status_code == 401
+
+
+def test_a_key_as_the_password_of_http_basic_is_the_key(server):
+    """QGIS 3.22's built-in Basic method (it has no API Header method) sends the key this way."""
+    url = server["url"] + "/collections/my-observations/items?limit=1&f=json"
+    key = server["keys"]["actor_a"]
+    r = requests.get(url, auth=("qgis", key), timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["features"][0]["properties"]["actor_id"] == server["actors"]["actor_a"]
+    for wrong in (("qgis", key[:-1]), ("qgis", ""), (key, "x")):
+        assert requests.get(url, auth=wrong, timeout=30).status_code == 401, wrong
+    no_colon = {"Authorization": "Basic " + base64.b64encode(key.encode()).decode()}
+    assert requests.get(url, headers=no_colon, timeout=30).status_code == 401
+    assert requests.get(url, headers={"Authorization": "Basic !!!"}, timeout=30).status_code == 401
+    # the server never asks for Basic: a browser shows no password dialog
+    assert "Basic" not in requests.get(url, timeout=30).headers["WWW-Authenticate"]

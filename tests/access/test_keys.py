@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from lagesbild_geo.access import keys
+from lagesbild_geo.access import log as access_log
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.errors import AuthenticationError, ConflictError, InputError, NotFoundError
 from lagesbild_geo.store.catalogue import sync_catalogue, upsert_actor
@@ -183,9 +184,9 @@ def test_the_server_role_verifies_without_reading_the_table(conn):
 
 def test_key_events_reach_the_access_log(conn):
     with conn.transaction():
-        conn.execute("SELECT set_config('lagesbild.principal', 'cli:eva', true)")
+        access_log.as_cli(conn, "eva")
         key_id, _ = _key(conn)
-        keys.log(conn, "key.create", key_id, {"role": "reviewer"})
+        access_log.write(conn, "key.create", "api_key", key_id, {"role": "reviewer"})
     row = conn.execute(
         "SELECT principal, action, object_type, object_id, detail FROM lagesbild.access_log"
     ).fetchone()

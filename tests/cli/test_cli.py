@@ -26,21 +26,6 @@ def test_every_command_explains_itself(path):
     assert len(first_line) > 20, f"{' '.join(path)} needs a real help text"
 
 
-@pytest.fixture
-def cli(pg_url, monkeypatch):
-    monkeypatch.setenv("LAGESBILD_DATABASE_URL", pg_url)
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        result = runner.invoke(main, [str(a) for a in args])
-        if ok:
-            assert result.exit_code == 0, result.output + str(result.exception or "")
-        return result
-
-    run("db", "migrate")
-    return run
-
-
 def test_deso_layers_import_with_their_defects_reported(cli, pg_conn, shared_areas):
     out = cli(
         "areas",
@@ -116,6 +101,19 @@ def test_deliver_review_and_withdraw_from_the_command_line(cli, tmp_path):
 
     again = cli("ingest", path, "--actor", "polisen").output
     assert "already delivered as delivery 1" in again
+
+    # the huvudman can show who did what from the command line too (newest first); a refused
+    # decision and the repeated file left no line
+    log = json.loads(cli("access-log", "--json").output)
+    assert [(e["action"], e["object_id"]) for e in log] == [
+        ("delivery.withdraw", "1"),
+        ("delivery.approve", "1"),
+        ("delivery.create", "1"),
+    ]
+    assert log[0]["principal"] == "cli:polisen" and log[1]["principal"] == "cli:anna"
+    assert log[2]["principal"].startswith("cli:") and log[2]["detail"]["actor_id"] == "polisen"
+    only = json.loads(cli("access-log", "--json", "--action", "delivery.approve").output)
+    assert [e["principal"] for e in only] == ["cli:anna"]
 
 
 def test_a_refused_delivery_exits_2_and_names_row_and_column(cli, tmp_path):

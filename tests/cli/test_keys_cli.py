@@ -6,28 +6,16 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
 
 from lagesbild_geo.access import keys
-from lagesbild_geo.cli.main import main
 from lagesbild_geo.errors import AuthenticationError
 
 
 @pytest.fixture
-def cli(pg_url, monkeypatch):
-    monkeypatch.setenv("LAGESBILD_DATABASE_URL", pg_url)
-    runner = CliRunner()
-
-    def run(*args, ok=True):
-        result = runner.invoke(main, [str(a) for a in args])
-        if ok:
-            assert result.exit_code == 0, result.output + str(result.exception or "")
-        assert "Traceback" not in result.output
-        return result
-
-    run("db", "migrate")
-    run("actors", "add", "polisen", "--kind", "police", "--name", "Polisen")
-    return run
+def cli(cli):
+    """The command line with one actor registered."""
+    cli("actors", "add", "polisen", "--kind", "police", "--name", "Polisen")
+    return cli
 
 
 def test_a_created_key_is_printed_once_and_authenticates(cli, pg_conn):

@@ -196,17 +196,33 @@ def test_compose_passes_only_variables_the_service_reads(compose):
 def test_compose_holds_no_secrets(compose):
     """Passwords are required from the environment (``${VAR:?...}``), never written down."""
     db_env = compose["services"]["postgis"]["environment"]
-    for key in ("POSTGRES_PASSWORD", "LAGESBILD_READER_PASSWORD"):
+    for key in (
+        "POSTGRES_PASSWORD",
+        "LAGESBILD_READER_PASSWORD",
+        "LAGESBILD_SERVER_PASSWORD",
+        "LAGESBILD_JOBS_PASSWORD",
+    ):
         assert re.fullmatch(r"\$\{LAGESBILD_\w+:\?[^}]*\}", db_env[key]), key
-    for url in ("LAGESBILD_DATABASE_URL", "LAGESBILD_PUBLIC_DATABASE_URL"):
+    for url in (
+        "LAGESBILD_DATABASE_URL",
+        "LAGESBILD_PUBLIC_DATABASE_URL",
+        "LAGESBILD_SERVER_DATABASE_URL",
+        "LAGESBILD_JOBS_DATABASE_URL",
+    ):
         value = compose["services"]["lagesbild"]["environment"][url]
         assert value.startswith(f"${{{url}:-") and ":${LAGESBILD_" in value
 
 
-def test_reader_role_script_matches_the_migration():
-    script = (DOCKER / "initdb" / "20_lagesbild_reader.sh").read_text()
-    from lagesbild_geo.publish.publication import READER_ROLE
+def test_login_roles_script_matches_the_migrations():
+    """The script makes every login of access/logins.py, and the migrations keep a role that
+    exists (the server's NOINHERIT as well)."""
+    script = (DOCKER / "initdb" / "20_lagesbild_logins.sh").read_text()
+    from lagesbild_geo.access.logins import LOGINS
 
-    assert f"CREATE ROLE {READER_ROLE} LOGIN" in script
-    migration = (REPO / "lagesbild_geo" / "db" / "migrations" / "0002_publish.sql").read_text()
-    assert f"rolname = '{READER_ROLE}'" in migration  # keeps an existing role
+    for role, _file, _setting in LOGINS.values():
+        assert f"CREATE ROLE {role} LOGIN" in script, role
+    assert "CREATE ROLE lagesbild_server LOGIN NOINHERIT" in script
+    migrations = REPO / "lagesbild_geo" / "db" / "migrations"
+    assert "rolname = 'lagesbild_reader'" in (migrations / "0002_publish.sql").read_text()
+    audiences = (migrations / "0020_audiences.sql").read_text()
+    assert "IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)" in audiences

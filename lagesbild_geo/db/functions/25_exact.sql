@@ -1,7 +1,7 @@
 -- The exact cells of weeks [lo, hi], indicators inds and actor kinds kinds (each: all when
 -- NULL), from the same contributions (pg_temp.contribution_in, publish._refresh_begin) that
 -- the refresh protects for the public: the analyst's exact layer is the publication without
--- the noise, cell for cell (restricted.exact_cells, migration 0026).
+-- the noise, cell for cell (restricted.exact_cells, migration 0025).
 CREATE OR REPLACE FUNCTION publish._refresh_exact(lo date, hi date, inds text[], kinds text[])
 RETURNS void LANGUAGE plpgsql AS
 $$

@@ -88,16 +88,30 @@ LEFT JOIN LATERAL (
 ) c ON true;
 
 -- The municipality's exact joined picture: the shape of publish.observations (one row per
--- area, ISO week, indicator and actor kind), the exact sums of the approved deliveries, with
--- n_deliveries the number of deliveries in the sum. No source references: they are each
--- actor's link to its own records, not the huvudman's. Cells as delivered: no crosswalk of
--- earlier area layers and no zero rows for event weeks without events (publish.refresh adds
--- both to the public layer).
+-- area, ISO week, indicator and actor kind), the exact sums of the approved contributions, with
+-- n_actors the number of actors in the sum. No source references: they are each actor's link
+-- to its own records, not the huvudman's. The cells are restricted.exact_cells, kept by the
+-- publication's refresh from the same contributions, on the current area layer, that it
+-- protects for the public (publish._refresh_exact, db/functions/25_exact.sql): the public cell
+-- without the noise. (A view that summed lagesbild.observation on every page took ~85 ms a
+-- page on 60 areas, growing with the history, and its computed id could use no index.)
+CREATE TABLE restricted.exact_cells (
+    id         text PRIMARY KEY,  -- area:ISO week:indicator:actor kind, as publish.observations
+    area_code  text NOT NULL,
+    week_start date NOT NULL,
+    indicator  text NOT NULL,
+    actor_kind text NOT NULL,
+    num        bigint NOT NULL,
+    den        bigint,
+    n_actors   integer NOT NULL,
+    wd         integer[],
+    hr         integer[]
+);
+CREATE INDEX exact_cells_indicator_week_idx ON restricted.exact_cells (indicator, week_start);
+
 CREATE VIEW restricted.exact_observations WITH (security_invoker = true) AS
-SELECT c.area_code || ':' || to_char(c.week_start, 'IYYY-"W"IW') || ':' || c.indicator_id
-           || ':' || c.actor_kind AS id,
-       c.area_code, pa.name AS area_name, to_char(c.week_start, 'IYYY-"W"IW') AS iso_week,
-       c.week_start, c.week_start + 6 AS week_end, c.indicator_id AS indicator,
+SELECT c.id, c.area_code, pa.name AS area_name, to_char(c.week_start, 'IYYY-"W"IW') AS iso_week,
+       c.week_start, c.week_start + 6 AS week_end, c.indicator,
        i.name_sv AS indicator_name_sv, i.name_en AS indicator_name_en, i.unit, c.actor_kind,
        CASE WHEN i.unit = 'share' THEN round(100.0 * c.num / c.den, 1)
             WHEN i.unit = 'rate_per_1000' AND pa.population > 0
@@ -107,7 +121,7 @@ SELECT c.area_code || ':' || to_char(c.week_start, 'IYYY-"W"IW') || ':' || c.ind
        c.num AS numerator,
        CASE WHEN i.unit = 'share' THEN c.den
             WHEN i.unit = 'rate_per_1000' THEN pa.population END::bigint AS denominator,
-       c.n_deliveries,
+       c.n_actors,
        c.wd IS NOT NULL AS has_breakdown,
        c.wd[1] AS by_weekday_mon, c.wd[2] AS by_weekday_tue, c.wd[3] AS by_weekday_wed,
        c.wd[4] AS by_weekday_thu, c.wd[5] AS by_weekday_fri, c.wd[6] AS by_weekday_sat,
@@ -121,20 +135,9 @@ SELECT c.area_code || ':' || to_char(c.week_start, 'IYYY-"W"IW') || ':' || c.ind
        c.hr[19] AS by_hour_18, c.hr[20] AS by_hour_19, c.hr[21] AS by_hour_20,
        c.hr[22] AS by_hour_21, c.hr[23] AS by_hour_22, c.hr[24] AS by_hour_23,
        pa.geom
-FROM (
-    -- a cell has a breakdown when every delivery in it came as events
-    SELECT o.area_code, o.week_start, o.indicator_id, a.kind AS actor_kind,
-           sum(o.numerator) AS num, sum(o.denominator) AS den,
-           count(DISTINCT o.delivery_id) AS n_deliveries,
-           CASE WHEN count(*) = count(o.event_hours)
-                THEN publish.array_sum(lagesbild.weekday_counts(o.event_hours)) END AS wd,
-           CASE WHEN count(*) = count(o.event_hours)
-                THEN publish.array_sum(lagesbild.hour_counts(o.event_hours)) END AS hr
-    FROM lagesbild.observation o
-    JOIN lagesbild.delivery d ON d.id = o.delivery_id
-    JOIN lagesbild.actor a ON a.id = d.actor_id
-    WHERE d.status = 'approved'
-    GROUP BY o.area_code, o.week_start, o.indicator_id, a.kind
-) c
-JOIN lagesbild.indicator i ON i.id = c.indicator_id
+FROM restricted.exact_cells c
+JOIN lagesbild.indicator i ON i.id = c.indicator
 LEFT JOIN publish.areas pa ON pa.code = c.area_code;
+
+-- filled by the next refresh, which rebuilds everything (as after migration 0017)
+UPDATE publish.state SET version = 0;
