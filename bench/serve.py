@@ -1,4 +1,4 @@
-"""Benchmark: ``lagesbild serve`` against tipg on Stockholms län, 16 concurrent clients.
+"""Benchmark: ``lagesbild serve`` against tipg and its audiences on Stockholms län, 16 clients.
 
 Usage::
 
@@ -36,15 +36,31 @@ the page read in two steps, both prepared once they recur, and the publication s
 
 Both servers read the same table as the read-only role ``lagesbild_reader``, each with the same
 number of worker processes (``--workers``): ours is gunicorn (as ``lagesbild serve`` runs
-it), tipg is uvicorn. Before timing, both answers are checked to hold the same 100 ids with the
-same values. Then, per server, a warm-up and ``--repeat`` runs of ``--requests`` requests from
-``--clients`` threads (one ``http.client`` connection each, see ``load``); per run requests/s
-over the wall time, p50/p95 of each request's latency, and the CPU time per request of the
-server's processes, of the PostgreSQL backends serving the benchmark database and of the load
-generator; the run of median throughput is the result (this machine varies ±15 % from run to
-run). The database is ``LAGESBILD_DATABASE_URL`` or the embedded cluster (``lagesbild db up``);
-the servers listen on
-``--port`` and ``--port + 1``.
+it), tipg is uvicorn.
+
+In the same run, the audiences of issue 13 (docs/access.md):
+
+- the public request against ``lagesbild serve`` of main before issue 13 (``BEFORE``, checked
+  out into a temporary ``git worktree`` and run with the same venv, ``PYTHONPATH`` first, on
+  the same database, which it reads as ``lagesbild_reader`` as it always did): the audience
+  layer must not slow the public path down;
+- the same request (filter, datetime, limit, sortby) as the actor ``ACTOR`` on its own exact
+  cells, ``my-observations``, once with an API key (stored as ``lagesbild keys create`` does)
+  and once with a bearer token: the script makes an RSA key pair, serves the discovery
+  document and the JWKS on localhost (``IdentityProvider``) and starts the server with
+  ``LAGESBILD_OIDC_*`` pointing there, as a municipality's Keycloak would be configured;
+- the same request as an analyst (API key) on the exact joined picture, ``exact-observations``.
+  Goal for both audiences: p95 under 200 ms at 16 clients.
+
+Before timing, every answer is checked to hold the 100 ids and values the database gives for
+its source. Then a warm-up per workload and ``--repeat`` rounds in which every workload runs
+``--requests`` requests from ``--clients`` threads (one ``http.client`` connection each, see
+``load``); per run requests/s over the wall time, p50/p95 of each request's latency, and the
+CPU time per request of the server's processes, of the PostgreSQL backends serving the
+benchmark database and of the load generator; the run of median throughput is the result
+(this machine varies ±15 % from run to run). The database is ``LAGESBILD_DATABASE_URL`` or
+the embedded cluster (``lagesbild db up``); the servers listen on ``--port`` (this tree),
+``--port + 1`` (tipg) and ``--port + 2`` (``BEFORE``).
 """
 
 from __future__ import annotations
@@ -133,7 +149,7 @@ def bench_database(rebuild: bool) -> tuple[str, str]:
 
     server = owner_url()
     url = psycopg.conninfo.make_conninfo(server, dbname=DB_NAME)
-    marker = f"seed={SEED} areas={AREAS.name} weeks={N_WEEKS} k={K}"
+    marker = f"seed={SEED} areas={AREAS.name} weeks={N_WEEKS} k={K} cells=indicator,week,area"
     with psycopg.connect(server, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,))
         exists = exists.fetchone() is not None
@@ -268,10 +284,13 @@ def build(url: str) -> None:
             ) as copy:
                 for indicator, mean in indicators.items():
                     counts = rng.poisson(mean * np.outer(scale, season))  # area × week
+                    # in the order the ingest stores a delivery's cells (indicator, week,
+                    # area: store.deliveries._observation_table), which the BRIN index of
+                    # the actors' reads relies on (migration 0027)
                     lines = [
                         f"{delivery_id}\t{code}\t{week}\t{indicator}\t{n}\n"
-                        for code, row in zip(codes, counts.tolist(), strict=True)
-                        for week, n in zip(week_texts, row, strict=True)
+                        for week, column in zip(week_texts, counts.T.tolist(), strict=True)
+                        for code, n in zip(codes, column, strict=True)
                     ]
                     copy.write("".join(lines).encode())
             conn.execute("SET session_replication_role = DEFAULT")
