@@ -61,6 +61,10 @@ LOGGER = logging.getLogger(__name__)
 #: The access log's action for a read of a restricted layer (lagesbild.access_log).
 READ_ACTION = "layer.read"
 
+#: The restricted views whose id is computed from their columns (a text no index holds): their
+#: pages are read in one statement (:meth:`.Statements.page`, ``one_step``).
+COMPUTED_IDS = frozenset({"my_observations"})
+
 
 def restricted_collections(config: dict) -> dict[str, str]:
     """Collection name -> table of every collection of pygeoapi's configuration that this
@@ -163,6 +167,7 @@ class RestrictedProvider(PublishProvider):
             )
         super().__init__(provider_def)
         self.role = role
+        self.one_step_pages = self.table in COMPUTED_IDS
         #: the collection's name in the access log: the resource key of pygeoapi-config.yml
         self.collection = self.table.replace("_", "-")
         # duck-typed: what PublishProvider's reads use of their engine (connect, dialect)

@@ -71,7 +71,7 @@ def test_migrating_keeps_each_cells_references_and_its_unique_cells(pg_server, m
             indexes = conn.execute(
                 "SELECT indexname FROM pg_indexes WHERE tablename = 'observation'"
             ).fetchall()
-            assert indexes == [("observation_delivery_brin",)]
+            assert indexes == [("observation_cell_brin",)]
     finally:
         janitor.drop()
 
