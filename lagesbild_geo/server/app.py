@@ -4,8 +4,11 @@
 
 1. :func:`lagesbild_geo.server.config.prepare`: refresh the publication if k changed, write
    the final pygeoapi configuration and the OpenAPI document into ``LAGESBILD_DATA_DIR``;
-2. run gunicorn with ``settings.workers`` worker processes of :data:`THREADS` threads each
-   (``gthread``: connections kept alive), stopping cleanly on SIGINT/SIGTERM;
+2. start the follower (:func:`lagesbild_geo.analysis.follow.spawn`), which recomputes the
+   ``hotspots`` and ``trends`` layers after every review that changes their inputs, and stops
+   with the server; then run gunicorn with ``settings.workers`` worker processes of
+   :data:`THREADS` threads each (``gthread``: connections kept alive), stopping cleanly on
+   SIGINT/SIGTERM;
 3. in each worker, :func:`create_app`: pygeoapi's Flask app with the patches of
    :mod:`.patches`, inside :class:`~lagesbild_geo.server.middleware.PublishMiddleware`.
 
@@ -17,7 +20,12 @@ constructor (``processes/common.py``).
 
 from __future__ import annotations
 
+import subprocess
+
+import psycopg
+
 from lagesbild_geo.access.authenticate import Authenticator
+from lagesbild_geo.analysis import follow
 from lagesbild_geo.server import patches, restricted_db
 from lagesbild_geo.server.config import prepare, read_handoff
 from lagesbild_geo.server.middleware import PublishMiddleware, StateReader
@@ -75,8 +83,19 @@ def serve(settings: Settings) -> None:
     """Prepare (config, OpenAPI), then run gunicorn until SIGINT/SIGTERM."""
     from gunicorn.app.base import BaseApplication
 
-    prepare(settings)
+    env = prepare(settings)
     url = settings.effective_server_url() + "/"
+    # The result layers follow the picture: a process beside gunicorn recomputes hotspots and
+    # trends after every review that changes their inputs (lagesbild_geo/analysis/follow.py),
+    # reading as the reader and saving as lagesbild_jobs.
+    read = read_handoff().conninfo
+    save = psycopg.conninfo.make_conninfo(
+        read,
+        user=env["LAGESBILD_JOBS_DB_USER"],
+        password=env["LAGESBILD_JOBS_DB_PASSWORD"],
+        application_name="lagesbild-follow",
+    )
+    follower = follow.spawn(read, save)
 
     class Server(BaseApplication):
         def load_config(self):
@@ -106,4 +125,11 @@ def serve(settings: Settings) -> None:
         def load(self):
             return create_app()
 
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        follower.terminate()
+        try:
+            follower.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            follower.kill()

@@ -248,3 +248,49 @@ def test_a_seasonal_trend_over_empty_weeks_warns(demo_db_url, trend_inputs):
     sparse = analysis.run(demo_db_url, "trends", inputs | {"period_start": early})
     assert any(w.startswith("WARNING: ") and "weeks are empty" in w for w in sparse["warnings"])
     assert sparse["features"] and all("q" in f["properties"] for f in sparse["features"])
+
+
+def test_the_served_layers_follow_an_approval_over_http(pg_server, tmp_path_factory):
+    """End to end: ``lagesbild serve`` starts the follower; an actor delivers over HTTP, the
+    reviewer approves, and the public ``trends`` layer of that indicator is recomputed with a
+    newer run and publication version, without any command."""
+    import requests
+
+    from tests.access_helpers import serving_with_audiences
+
+    data_dir = tmp_path_factory.mktemp("follow-http")
+    with serving_with_audiences(pg_server, "follow_http", data_dir, password="follow-pw") as srv:
+        url = srv["url"]
+        rows = "".join(f"1101,2026-W{w:02d},ran,{40 + w}\n" for w in range(1, 17))
+        posted = requests.post(
+            url + "/deliveries",
+            files={"file": ("ran.csv", "område,vecka,indikator,antal\n" + rows, "text/csv")},
+            headers={"X-API-Key": srv["keys"]["actor_a"]},
+            timeout=60,
+        )
+        assert posted.status_code == 201, posted.text
+        before = _trend_runs(url)
+        approved = requests.post(
+            url + f"/deliveries/{posted.json()['id']}/approve",
+            headers={"X-API-Key": srv["keys"]["reviewer"]},
+            timeout=120,
+        )
+        assert approved.status_code == 200, approved.text
+        deadline = time.monotonic() + 180
+        while (after := _trend_runs(url)) == before and time.monotonic() < deadline:
+            time.sleep(2)
+        assert after != before, "the trends layer did not follow the approval"
+        assert after["version"] > (before["version"] or 0)
+
+
+def _trend_runs(url: str) -> dict:
+    import requests
+
+    page = requests.get(
+        url + "/collections/trends/items",
+        params={"f": "json", "indicator": "ran", "limit": 1000},
+        timeout=60,
+    ).json()
+    runs = {f["properties"].get("run_at") for f in page["features"]}
+    versions = [f["properties"].get("publication_version") or 0 for f in page["features"]]
+    return {"runs": runs, "version": max(versions, default=None)}
