@@ -80,6 +80,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# This checkout's lagesbild_geo, also when the venv's editable install is another checkout's
+# (a ``git worktree`` sharing the venv): the script and ``lagesbild serve`` of "this tree".
+sys.path.insert(0, str(REPO))
 
 
 def _main_checkout() -> Path:
@@ -343,8 +346,8 @@ def start_ours(
 ) -> subprocess.Popen:
     """``lagesbild serve`` exactly as a user runs it (gunicorn, ``workers`` sync workers).
 
-    ``code``: another checkout's ``lagesbild_geo`` (put first on ``PYTHONPATH``, ahead of the
-    venv's editable install of this one), run with the same venv.
+    ``code``: the checkout whose ``lagesbild_geo`` runs (default this one), put first on
+    ``PYTHONPATH``, ahead of the venv's editable install, which may be another checkout's.
     """
     env = {
         **os.environ,
@@ -357,8 +360,7 @@ def start_ours(
         **(extra_env or {}),
     }
     env.pop("LAGESBILD_SERVER_URL", None)
-    if code is not None:
-        env["PYTHONPATH"] = str(code)
+    env["PYTHONPATH"] = str(code or REPO)
     log = out / f"{name}.log"
     proc = subprocess.Popen(
         [str(BIN / "lagesbild"), "serve"], env=env, stdout=log.open("w"),
