@@ -193,6 +193,23 @@ def test_compose_passes_only_variables_the_service_reads(compose):
     assert env["LAGESBILD_HOST"] == "0.0.0.0" and str(env["LAGESBILD_PORT"]) == "5000"
 
 
+def test_compose_defaults_are_the_services_own(compose):
+    """A setting passed as ``${VAR:-default}`` gets the service's own default when the deployer
+    sets nothing; an empty default only where the service's is empty or unset (for those an
+    empty value means unset). The server's address is the one deliberate difference."""
+    env = compose["services"]["lagesbild"]["environment"]
+    for key, value in env.items():
+        match = re.fullmatch(rf"\$\{{{key}:-([^}}$]*)\}}", str(value))
+        name = key.removeprefix("LAGESBILD_").lower()
+        if not match or name not in Settings.model_fields or key == "LAGESBILD_SERVER_URL":
+            continue
+        default = Settings.model_fields[name].default
+        if match[1] == "":
+            assert default in (None, ""), key
+        else:
+            assert match[1] == str(default), key
+
+
 def test_compose_holds_no_secrets(compose):
     """Passwords are required from the environment (``${VAR:?...}``), never written down."""
     db_env = compose["services"]["postgis"]["environment"]
