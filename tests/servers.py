@@ -54,6 +54,21 @@ def other_logins(database_url: str, public_url: str) -> dict[str, str]:
     return urls
 
 
+def answer_open_analysis_requests(database_url: str) -> None:
+    """Mark the follower's open requests answered: the reviews a test history was loaded with
+    asked for analyses, and a server starting on it would recompute ``hotspots`` and
+    ``trends`` under the test's feet (the result layers a test saved, the row counts it
+    compares). A test of the follower asks anew after the server is up
+    (tests/analysis/test_follow.py)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE publish.analysis_queue SET started_at = coalesce(started_at, now()),"
+            " finished_at = now() WHERE finished_at IS NULL"
+        )
+
+
 @contextmanager
 def running_server(
     *, database_url: str, public_url: str, data_dir: Path, k: int = 5, **extra_env: str
@@ -66,6 +81,7 @@ def running_server(
     """
     port = free_port()
     logins = other_logins(database_url, public_url)
+    answer_open_analysis_requests(database_url)
     env = {
         **os.environ,
         "LAGESBILD_DATABASE_URL": database_url,

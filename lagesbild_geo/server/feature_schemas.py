@@ -36,6 +36,8 @@ tests/server/test_field_types.py); QGIS 3.22 gets the types by opening the layer
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 
 PREFIX = "/feature-schemas"
@@ -46,7 +48,7 @@ MEDIA_TYPE = "application/schema+json"
 ENV = "LAGESBILD_SCHEMAS"
 
 #: PostgreSQL type (``information_schema.columns.udt_name``) -> JSON schema of a value.
-_TYPES = {
+_TYPES: dict[str, dict[str, Any]] = {
     "int2": {"type": "integer"},
     "int4": {"type": "integer"},
     "int8": {"type": "integer"},
