@@ -157,8 +157,6 @@ class PublishProvider(PostgreSQLProvider):
 
     #: pages in one statement (:meth:`.Statements.page`): for views without an indexed id
     one_step_pages = False
-    #: the columns a computed id is made of, for a view whose id no index holds
-    id_order: tuple[str, ...] | None = None
 
     def __new__(cls, provider_def: dict):
         # pygeoapi builds a provider for every request (twice for some), ~0.3 ms each: the

@@ -64,8 +64,8 @@ READ_ACTION = "layer.read"
 
 #: The restricted views whose id is computed from their columns (a text no index holds), and
 #: those columns in the id's order (the primary key of lagesbild.observation under the view):
-#: their pages are read in one statement in that order (:meth:`.Statements.page`,
-#: ``one_step``), and an item by its id through those columns (:meth:`RestrictedProvider.get`).
+#: their pages are read in one statement (:meth:`.Statements.page`, ``one_step``), and an
+#: item by its id through those columns (:meth:`RestrictedProvider.get`).
 COMPUTED_IDS: dict[str, tuple[str, ...]] = {
     "my_observations": ("delivery_id", "area_code", "week_start", "indicator"),
 }

@@ -40,8 +40,6 @@ class Statements:
     def __init__(self, provider, where: list):
         self.table = provider.table_model.__table__
         self.id_field = provider.id_field
-        #: the columns a computed id is made of, in its order (``Statements.page``)
-        self.id_order: tuple[str, ...] | None = provider.id_order
         # The filter is compiled as pygeoapi's own engine (psycopg2) compiles it: values as
         # plain parameters, which PostgreSQL casts to the column's type ('false' to a
         # boolean). The psycopg 3 dialect would add casts of its own (``::VARCHAR``). The
@@ -103,12 +101,11 @@ class Statements:
 
         ``one_step``: for a view whose id is computed (``restricted.my_observations``), where
         the join on the id found no index and computed every id of the view to match 100
-        (1.2 s per page on 1.3 M cells of one actor): the page is read at once, and the id's
-        place in the order is taken by the columns it is made of (the provider's
-        ``id_order``, the primary key of the table under the view), so PostgreSQL walks that
-        index and stops after the page instead of computing and sorting the id of every
-        matching row (a window count over them took ~27 ms a page for 12,500 of an actor's
-        cells in bench/serve.py); numberMatched is a count that computes no column.
+        (1.2 s per page on 1.3 M cells of one actor): the page is read at once (PostgreSQL
+        computes the costly columns only for the rows it returns) and numberMatched is a
+        window count over the same scan instead of a second one. (Ordering by the columns the
+        id is made of instead, with a separate count, was not faster: 144-178 ms against
+        104-117 ms a statement for 12,500 of an actor's cells in bench/serve.py's database.)
         """
         order = [(s["property"], "ASC" if s["order"] == "+" else "DESC") for s in sortby]
         if all(name != self.id_field for name, _ in order):
@@ -120,13 +117,6 @@ class Statements:
         order = [
             (name, way if name == self.id_field else f"{way} NULLS LAST") for name, way in order
         ]
-        if one_step and self.id_order:
-            order = [
-                part
-                for name, way in order
-                for part in ([(c, way) for c in self.id_order] if name == self.id_field
-                             else [(name, way)])
-            ]  # fmt: skip
         for name in (*wanted, *(name for name, _ in order)):
             if name not in self.table.columns:
                 raise ProviderInvalidQueryError(user_msg=f"Unknown property: {name}")
@@ -136,8 +126,8 @@ class Statements:
         columns = ", ".join(f"t.{q(name)}" for name in wanted)
         sort = ", ".join(f"t.{q(name)} {way}" for name, way in order)
         if one_step:
-            if counted:  # an uncorrelated scalar subquery: PostgreSQL runs it once
-                columns = f"({self.count()}), {columns}"
+            if counted:
+                columns = f"count(*) OVER (), {columns}"
             return (
                 f"SELECT {columns} FROM {table} AS t WHERE {self.where} ORDER BY {sort}"
                 " LIMIT %(lagesbild_limit)s OFFSET %(lagesbild_offset)s"
