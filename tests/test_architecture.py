@@ -92,11 +92,23 @@ ALLOWED: dict[str, set[str]] = {
     # describes the processes (limits from analysis); the statistics go through analysis.
     # Deliveries over HTTP go through the same pipeline as the command line (ingest ->
     # store), decisions through publish; the caller comes from access.
-    "server": {*FOUNDATION, "db", "access", "ingest", "store", "publish", "analysis"},
+    "server": {
+        *FOUNDATION,
+        "db",
+        "access",
+        "ingest",
+        "store",
+        "publish",
+        "analysis",
+        "styles",
+    },  # fmt: skip
     # processes: thin pygeoapi adapters, loaded by pygeoapi by name from the configuration:
     # they call analysis and use the server's error mapping and job manager glue; the
     # caller (whose job, which data) comes from access.
     "processes": {*FOUNDATION, "access", "analysis", "server", "disclosure"},
+    # styles: the SLD/QML files and the classes the HTML maps share, generated from the
+    # catalogue; pure text, no database: the server serves them, the CLI writes them.
+    "styles": {*FOUNDATION},
     # demo: builds a demo history and loads it the way a real delivery travels: through
     # ingest/store (and publish to refresh), never by writing tables itself.
     "demo": {*FOUNDATION, "db", "ingest", "store", "publish"},
@@ -114,6 +126,7 @@ ALLOWED: dict[str, set[str]] = {
         "analysis",
         "server",
         "demo",
+        "styles",
     },
 }
 

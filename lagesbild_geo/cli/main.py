@@ -29,6 +29,7 @@ from lagesbild_geo.cli.demo import demo_cmd, up_cmd
 from lagesbild_geo.cli.jobs import jobs_group
 from lagesbild_geo.cli.keys import keys_group
 from lagesbild_geo.cli.serve import publish_group, serve_cmd
+from lagesbild_geo.cli.styles import styles_group
 from lagesbild_geo.settings import Settings
 
 
@@ -68,5 +69,6 @@ for command in (
     audit_cmd,
     config_cmd,
     access_log_cmd,
+    styles_group,
 ):
     main.add_command(command)

@@ -54,6 +54,7 @@ from lagesbild_geo.server import (
 )
 from lagesbild_geo.server.webassets import local_translations, local_web_assets
 from lagesbild_geo.settings import Settings
+from lagesbild_geo.styles.files import style_links
 
 CONFIG_NAME = "pygeoapi-config.yml"
 OPENAPI_NAME = "pygeoapi-openapi.yml"
@@ -63,10 +64,13 @@ SCHEMAS_NAME = "feature-schemas.json"
 
 def build_config(template: dict, extents: publish.Extents) -> dict:
     """The template with spatial and temporal extents from the data (CRS84), and every
-    collection linked to its feature schema (:mod:`.feature_schemas`: what GDAL types fields from).
+    collection linked to its feature schema (:mod:`.feature_schemas`: what GDAL types fields from)
+    and to the style files of its kind (``rel="stylesheet"``,
+    :func:`lagesbild_geo.styles.files.style_links`: a per-indicator layer by its prefix).
 
-    The schema links use the server's URL as the template writes it (``${VAR:-default}``,
-    which pygeoapi resolves when it reads the file, like ``server.url`` itself).
+    The schema and style links use the server's URL as the template writes it
+    (``${VAR:-default}``, which pygeoapi resolves when it reads the file, like ``server.url``
+    itself).
     """
     config = json.loads(json.dumps(template, default=str))  # deep copy, anchors expanded
     server_url = str(config["server"]["url"])
@@ -75,8 +79,9 @@ def build_config(template: dict, extents: publish.Extents) -> dict:
             continue
         resource["links"] = [
             *(link for link in resource.get("links") or () if link.get("rel") not in (
-                "describedBy", "describedby")),
+                "describedBy", "describedby", "stylesheet")),
             *feature_schemas.links(server_url, name),
+            *style_links(server_url, name),
         ]  # fmt: skip
         resource["extents"]["spatial"]["bbox"] = list(extents.bbox)
         if "temporal" in resource["extents"]:

@@ -2,15 +2,18 @@
 
 pygeoapi draws every layer uniform blue, which says nothing: the weekly meeting looks for hot
 spots, rising trends and changes. Each layer gets a class of its main value and a legend in
-the page's language (Swedish, English with ``?lang=en``):
+the page's language (Swedish, English with ``?lang=en``). The classes, colours and titles are
+:mod:`lagesbild_geo.styles.classes`', the same the SLD and QML files have (``/styles``), so an
+area is the same colour on this page as in QGIS:
 
-- ``hotspots``: the Gi* confidence ``bin`` (±3/±2/±1 = 99/95/90 %), the usual diverging
-  palette (ColorBrewer RdYlBu, red for hot);
+- ``hotspots``: the Gi* confidence ``bin`` (±3/±2/±1 = 99/95/90 %), ColorBrewer RdBu, red
+  for hot;
 - ``trends``: the Mann-Kendall ``trend`` (increasing / decreasing / no trend);
 - ``situation``: ``<indicator>_change_pct``, the change of the last four weeks against the
   twelve before, in steps of the change (a selector picks the indicator);
 - ``observations``: ``value`` in five classes of the values on the page (quantiles: the
-  measure is a count, a share or a rate depending on the indicator).
+  page shows one slice of a layer whose measure is a count, a share or a rate; the SLD, for a
+  whole layer, has fixed steps), in the YlOrRd colours of the SLD.
 
 ``hotspots`` and ``trends`` have one feature per area and indicator, so the page draws one
 indicator at a time (a selector; the first on the page unless the URL names one), else 16
@@ -23,78 +26,47 @@ from __future__ import annotations
 
 import json
 
-#: Grey for null (protected or not delivered) and for a layer without a style.
-NO_VALUE = {"color": "#bdbdbd", "sv": "Skyddat eller saknas", "en": "Protected or missing"}
+from lagesbild_geo.styles import classes as c
 
-#: ColorBrewer RdYlBu, 7 classes (cold blue to hot red), as ArcGIS and PySAL's maps use.
-_DIVERGING = ["#4575b4", "#91bfdb", "#e0f3f8", "#f7f7f7", "#fee090", "#fc8d59", "#d73027"]
+#: Grey for null (protected or not delivered) and for a layer without a style.
+NO_VALUE = {"color": c.NULL_COLOUR, "sv": "Skyddat eller saknas", "en": "Protected or missing"}
+
+
+def _categories(categories: tuple[c.Category, ...]) -> list[dict]:
+    return [{"value": k.value, "color": k.color, "sv": k.sv, "en": k.en} for k in categories]
+
+
+def _steps(steps: tuple[c.Step, ...]) -> list[dict]:
+    """The HTML script's form of the steps: upper bounds (exclusive), the last open."""
+    return [{"below": s.upper, "color": s.color, "sv": s.sv, "en": s.en} for s in steps]
+
 
 STYLES: dict[str, dict] = {
     "hotspots": {
         "kind": "categories",
-        "property": "bin",
+        "property": c.HOTSPOT_PROPERTY,
         "group_by": "indicator",
         "title": {"sv": "Gi*-konfidens", "en": "Gi* confidence"},
-        "classes": [
-            {"value": 3, "color": _DIVERGING[6], "sv": "Het punkt 99 %", "en": "Hot spot 99 %"},
-            {"value": 2, "color": _DIVERGING[5], "sv": "Het punkt 95 %", "en": "Hot spot 95 %"},
-            {"value": 1, "color": _DIVERGING[4], "sv": "Het punkt 90 %", "en": "Hot spot 90 %"},
-            {
-                "value": 0,
-                "color": _DIVERGING[3],
-                "sv": "Inte signifikant",
-                "en": "Not significant",
-            },
-            {"value": -1, "color": _DIVERGING[2], "sv": "Kall punkt 90 %", "en": "Cold spot 90 %"},
-            {"value": -2, "color": _DIVERGING[1], "sv": "Kall punkt 95 %", "en": "Cold spot 95 %"},
-            {"value": -3, "color": _DIVERGING[0], "sv": "Kall punkt 99 %", "en": "Cold spot 99 %"},
-        ],
+        "classes": _categories(c.HOTSPOT_BINS),
     },
     "trends": {
         "kind": "categories",
-        "property": "trend",
+        "property": c.TREND_PROPERTY,
         "group_by": "indicator",
-        "title": {"sv": "Trend (Mann-Kendall)", "en": "Trend (Mann-Kendall)"},
-        "classes": [
-            {"value": "increasing", "color": "#d73027", "sv": "Ökande", "en": "Increasing"},
-            {"value": "decreasing", "color": "#4575b4", "sv": "Minskande", "en": "Decreasing"},
-            {
-                "value": "no trend",
-                "color": "#f7f7f7",
-                "sv": "Ingen signifikant trend",
-                "en": "No significant trend",
-            },
-        ],
+        "title": {"sv": c.TREND_TITLE[0], "en": c.TREND_TITLE[1]},
+        "classes": _categories(c.TRENDS),
     },
     "situation": {
         "kind": "steps",
         "property_suffix": "_change_pct",
-        "title": {
-            "sv": "Förändring, 4 senaste veckorna mot 12 före",
-            "en": "Change, last 4 weeks against the 12 before",
-        },
-        # upper bounds (exclusive) of each class in %; the last class is open
-        "classes": [
-            {"below": -50, "color": _DIVERGING[0], "sv": "under −50 %", "en": "below −50 %"},
-            {"below": -20, "color": _DIVERGING[1], "sv": "−50 till −20 %", "en": "−50 to −20 %"},
-            {"below": -5, "color": _DIVERGING[2], "sv": "−20 till −5 %", "en": "−20 to −5 %"},
-            {
-                "below": 5,
-                "color": _DIVERGING[3],
-                "sv": "ungefär oförändrat (±5 %)",
-                "en": "about unchanged (±5 %)",
-            },  # fmt: skip
-            {"below": 20, "color": _DIVERGING[4], "sv": "+5 till +20 %", "en": "+5 to +20 %"},
-            {"below": 50, "color": _DIVERGING[5], "sv": "+20 till +50 %", "en": "+20 to +50 %"},
-            {"below": None, "color": _DIVERGING[6], "sv": "över +50 %", "en": "above +50 %"},
-        ],
+        "title": {"sv": c.CHANGE_TITLE[0], "en": c.CHANGE_TITLE[1]},
+        "classes": _steps(c.CHANGE_STEPS),
     },
     "observations": {
         "kind": "quantiles",
-        "property": "value",
+        "property": c.OBSERVATION_PROPERTY,
         "title": {"sv": "Värde (klasser av sidans värden)", "en": "Value (classes of the page)"},
-        # ColorBrewer YlOrRd, 5 classes
-        "colors": ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+        "colors": list(c.YLORRD_6[1:]),
     },
 }
 

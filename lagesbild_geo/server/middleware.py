@@ -28,7 +28,8 @@
   (:class:`~lagesbild_geo.access.authenticate.Authenticator`): no credentials is the public,
   invalid ones a 401 on every path. The caller is put in
   :data:`lagesbild_geo.access.identity.CURRENT` for pygeoapi's providers and processes, and
-  the service's own resources (:data:`ROUTES`: deliveries, the review page) are answered
+  the service's own resources (:data:`ROUTES`: deliveries, the review page, the style
+  files) are answered
   here. A response to an authenticated caller is never stored by a shared cache
   (``Cache-Control: private, no-store``) and gets no public validator.
 """
@@ -120,6 +121,7 @@ ROUTES = {
     "/karta": "lagesbild_geo.server.karta",
     "/admin": "lagesbild_geo.server.admin_api",
     "/feature-schemas": "lagesbild_geo.server.schemas",
+    "/styles": "lagesbild_geo.server.style_files",
 }
 
 
