@@ -11,7 +11,7 @@
       <rule key="{situation-change_7}" symbol="6" label="över +50 %" description="above +50 %" filter="&quot;change_pct&quot; &gt;= 50" />
       <rule key="{situation-protected}" symbol="7" label="Skyddat värde" description="Protected value (value_status = protected)" filter="&quot;change_pct&quot; IS NULL AND &quot;value_status&quot; = 'protected'" />
       <rule key="{situation-no_data}" symbol="8" label="Inga uppgifter" description="Nothing delivered (value_status = no_data)" filter="&quot;change_pct&quot; IS NULL AND &quot;value_status&quot; = 'no_data'" />
-      <rule key="{situation-no_comparison}" symbol="9" label="Ingen jämförelse (0 de 12 veckorna före)" description="No comparison (nothing in the 12 weeks before, or one side missing)" filter="&quot;change_pct&quot; IS NULL AND ((&quot;value_status&quot; IS NULL OR &quot;value_status&quot; = 'ok'))" />
+      <rule key="{situation-no_comparison}" symbol="9" label="Ingen jämförelse (0 de 12 veckorna före)" description="No comparison (nothing in the 12 weeks before, or one side missing)" filter="&quot;change_pct&quot; IS NULL AND (&quot;value_status&quot; IS NULL OR &quot;value_status&quot; = 'ok')" />
     </rules>
     <symbols>
       <symbol type="fill" name="0" alpha="1" clip_to_extent="1" force_rhr="0">

@@ -94,9 +94,7 @@ def expression(node: Filter) -> str:
     if isinstance(node, IsNull):
         return f"{_field(node.prop)} IS NULL"
     if isinstance(node, AllOf):
-        return " AND ".join(
-            f"({expression(p)})" if isinstance(p, AnyOf) else expression(p) for p in node.parts
-        )
+        return " AND ".join(expression(p) for p in node.parts)  # an OR comes in parentheses
     return "(" + " OR ".join(expression(p) for p in node.parts) + ")"
 
 
