@@ -153,3 +153,37 @@ def serving_test_history(
             database_url=url, public_url=public, data_dir=data_dir, k=k, **extra_env
         ) as srv:
             yield {**srv, "db": url}
+
+
+@contextmanager
+def serving_analysed_demo(
+    demo_db_url: str, name: str, data_dir: Path, *, indicators: tuple[str, ...], password: str
+) -> Iterator[dict]:
+    """A copy ``name`` of the demo database with the nightly analysis (``lagesbild analyse``)
+    run for ``indicators``, served by ``lagesbild serve``; yields the server's dict with the
+    copy's owner URL as ``db``. The copy is dropped afterwards."""
+    import psycopg
+
+    from lagesbild_geo.publish import publication as publish
+    from tests.conftest import PG_PASSWORD, PG_USER
+
+    admin = demo_db_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE lagesbild_demo")
+        conn.execute(f"ALTER ROLE {publish.READER_ROLE} LOGIN PASSWORD '{password}'")
+    url = demo_db_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        env = {**os.environ, "LAGESBILD_DATABASE_URL": url}
+        for indicator in indicators:
+            done = subprocess.run(
+                [str(Path(sys.executable).parent / "lagesbild"), "analyse", "--indicator",
+                 indicator], capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+        public = url.replace(f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:{password}")
+        with running_server(database_url=url, public_url=public, data_dir=data_dir) as srv:
+            yield {**srv, "db": url}
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -120,6 +120,7 @@ ROUTES = {
     "/karta": "lagesbild_geo.server.karta",
     "/admin": "lagesbild_geo.server.admin_api",
     "/feature-schemas": "lagesbild_geo.server.schemas",
+    "/qgis": "lagesbild_geo.server.qgis_project",
 }
 
 
