@@ -10,12 +10,11 @@ The layout (decision): one group per indicator (those with every layer first, th
 strategic ones, else in the catalogue's order), under a mutually exclusive group
 "Indikatorer", and each indicator's group mutually exclusive too: the situation, hot spots
 and trend of one indicator are filled polygons of the same areas, so two of them on at once
-show only the upper one. One click
-shows another layer; the first indicator's situation is on as the project opens. The
-analysts' layers (the stacked ``observations``, the wide ``situation``) are in a group that is
-off, and the area outlines with their names lie at the bottom (QGIS draws labels above every
-layer, so the names stay readable over the fills). The project's CRS is SWEREF 99 TM and the
-view is the municipality's areas.
+show only the upper one. One click shows another layer; the first indicator's situation is
+on as the project opens. The analysts' layer (``observations``, every indicator and week) is
+in a group that is off, and the area outlines with their names lie at the bottom (QGIS
+draws labels above every layer, so the names stay readable over the fills). The project's
+CRS is SWEREF 99 TM and the view is the municipality's areas.
 
 The project is written as XML here, without QGIS (the server has none): the elements QGIS
 3.22 reads from a project (``layer-tree-group``, ``projectlayers/maplayer`` with its
