@@ -29,7 +29,6 @@ It is public: it names public layers only (a caller's key is not written into it
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import os
 import uuid
@@ -42,7 +41,7 @@ import psycopg
 
 from lagesbild_geo.access.identity import Identity
 from lagesbild_geo.catalogue import load_catalogue
-from lagesbild_geo.errors import DatabaseUnavailableError, MethodNotAllowedError, NotFoundError
+from lagesbild_geo.errors import DatabaseUnavailableError, NotFoundError
 from lagesbild_geo.server import resources
 
 PREFIX = "/qgis"
@@ -278,7 +277,7 @@ def _maplayer(url: str, layer: Layer, layer_id: str, qml: str) -> ET.Element:
 
 def handle(environ, identity: Identity) -> resources.Response:
     """``GET /qgis/lagesbild.qgz`` or ``.qgs`` (routed here by the middleware)."""
-    return resources.answer(environ, identity, _answer)
+    return resources.page(environ, lambda env: _answer(env, identity), [])
 
 
 def _answer(environ, identity: Identity) -> resources.Response:
@@ -290,20 +289,11 @@ def _answer(environ, identity: Identity) -> resources.Response:
             f"{path}: the QGIS project is at {PREFIX}/{NAME}.qgz (or .qgs) "
             f"(QGIS-projektet finns på {PREFIX}/{NAME}.qgz)."
         )
-    method = environ.get("REQUEST_METHOD", "GET")
-    if method not in ("GET", "HEAD"):
-        raise MethodNotAllowedError(f"{path} answers GET only.", "GET, HEAD")
+    resources.only_get(environ)
     qgs = project_xml(plan(_server_url(), *_published()), _qml)
-    body = qgz(qgs) if name.endswith(".qgz") else qgs
-    etag = f'"{hashlib.blake2b(body, digest_size=8).hexdigest()}"'
-    headers = [("ETag", etag), ("Cache-Control", "no-cache")]
-    if etag in {t.strip() for t in environ.get("HTTP_IF_NONE_MATCH", "").split(",")}:
-        return "304 Not Modified", headers, [b""]
-    return (
-        "200 OK",
-        [("Content-Type", types[name]), ("Content-Length", str(len(body))),
-         ("Content-Disposition", f'attachment; filename="{name}"'), *headers],
-        [body if method == "GET" else b""],
+    return resources.conditional(
+        environ, qgz(qgs) if name.endswith(".qgz") else qgs, types[name],
+        headers=[("Content-Disposition", f'attachment; filename="{name}"')],
     )  # fmt: skip
 
 
