@@ -119,7 +119,7 @@ def plan(
         key=lambda i: (-sum(i.id in ids for ids in available.values()),
                        not getattr(i, "strategic", False)),
     )  # fmt: skip
-    groups = []
+    groups: list[Group] = []
     for ind in ordered:
         kinds = [(kind, label) for kind, label in KINDS if ind.id in available.get(kind, ())]
         layers = tuple(
