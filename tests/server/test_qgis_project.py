@@ -149,7 +149,7 @@ def test_every_layer_is_styled_from_the_service_s_qml(opened):
     assert renderers["areas"]["labels"], renderers["areas"]
 
 
-def test_the_project_opens_on_one_indicator_s_situation_over_the_areas(opened):
+def test_the_project_opens_on_one_indicator_s_situation_over_the_areas(opened, published):
     tree = opened["tree"]
     assert tree[-1] == {"name": "Områden (NYKO 3)", "checked": True, "typename": "areas"}
     indicators = tree[0]
