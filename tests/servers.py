@@ -153,3 +153,57 @@ def serving_test_history(
             database_url=url, public_url=public, data_dir=data_dir, k=k, **extra_env
         ) as srv:
             yield {**srv, "db": url}
+
+
+@contextmanager
+def demo_copy(demo_db_url: str, name: str, *, password: str) -> Iterator[str]:
+    """A copy ``name`` of the demo database (the reader logging in with ``password``); yields
+    its owner URL and drops it afterwards."""
+    import psycopg
+
+    from lagesbild_geo.publish import publication as publish
+
+    admin = demo_db_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE lagesbild_demo")
+        conn.execute(f"ALTER ROLE {publish.READER_ROLE} LOGIN PASSWORD '{password}'")
+    try:
+        yield demo_db_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def analyse(database_url: str, indicators: tuple[str, ...] | list[str]) -> str:
+    """``lagesbild analyse`` for ``indicators``, as the nightly job runs it; its output."""
+    args = [str(Path(sys.executable).parent / "lagesbild"), "analyse"]
+    for indicator in indicators:
+        args += ["--indicator", indicator]
+    env = {**os.environ, "LAGESBILD_DATABASE_URL": database_url}
+    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def public_url(database_url: str, password: str) -> str:
+    """The reader's URL of the database ``database_url`` is the owner's URL of."""
+    from lagesbild_geo.publish import publication as publish
+    from tests.conftest import PG_PASSWORD, PG_USER
+
+    return database_url.replace(f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:{password}")
+
+
+@contextmanager
+def serving_analysed_demo(
+    demo_db_url: str, name: str, data_dir: Path, *, indicators: tuple[str, ...], password: str
+) -> Iterator[dict]:
+    """A copy ``name`` of the demo database with the nightly analysis run for
+    ``indicators``, served by ``lagesbild serve``; yields the server's dict with the copy's
+    owner URL as ``db``."""
+    with demo_copy(demo_db_url, name, password=password) as url:
+        analyse(url, indicators)
+        with running_server(
+            database_url=url, public_url=public_url(url, password), data_dir=data_dir
+        ) as srv:
+            yield {**srv, "db": url}

@@ -19,21 +19,17 @@ The static files are public: the page itself reveals nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cache
-from importlib import resources
 
 from lagesbild_geo.access.identity import Identity
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.errors import (
     AuthenticationError,
     ForbiddenError,
-    LagesbildError,
-    MethodNotAllowedError,
     NotFoundError,
 )
-from lagesbild_geo.server.errors import wsgi_error
+from lagesbild_geo.server import resources
 
 PREFIX = "/granskning"
 #: File under ``granskning/`` -> its Content-Type; the page's own files, nothing else.
@@ -57,53 +53,29 @@ SECURITY_HEADERS = [
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
 ]
-#: The files change with a deployment: revalidate each time (cheap with the ETag).
-STATIC_CACHE = "no-cache"
 
 
-def handle(environ, identity: Identity) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+def handle(environ, identity: Identity) -> resources.Response:
     """Answer a request to ``/granskning`` or below (the middleware routes them here, after
     authenticating: ``identity`` is the caller, the public when no key was sent)."""
+    return resources.page(environ, lambda env: _answer(env, identity), SECURITY_HEADERS)
+
+
+def _answer(environ, identity: Identity) -> resources.Response:
     path = environ.get("PATH_INFO") or "/"
-    method = environ.get("REQUEST_METHOD", "GET")
-    try:
-        status, headers, body = _answer(path, method, environ, identity)
-    except LagesbildError as exc:
-        status, headers, body = wsgi_error(exc)
-        headers = [*headers, ("Cache-Control", "no-store")]
-    if method == "HEAD":
-        body = [b""]
-    return status, headers + SECURITY_HEADERS, body
-
-
-def _answer(path: str, method: str, environ, identity: Identity):
     name = path.removeprefix(PREFIX)
     if name not in ("", "/identity") and name.removeprefix("/") not in ("", *FILES):
         raise NotFoundError(
             f"{path} is not part of the review page; it is at {PREFIX}/ "
             f"(granskningssidan finns på {PREFIX}/)."
         )
-    if method not in ("GET", "HEAD"):
-        raise MethodNotAllowedError(
-            f"{path} answers GET only; decisions go to /deliveries.", "GET, HEAD"
-        )
+    resources.only_get(environ, "; decisions go to /deliveries")
     if name == "":
-        # The page's links are relative (so that it works behind a proxy's path prefix too):
-        # they need the trailing slash.
-        redirect = [("Location", "granskning/"), ("Content-Length", "0")]
-        return "308 Permanent Redirect", redirect, [b""]
+        return resources.to_trailing_slash(environ, "granskning")
     if name == "/identity":
         return _identity(identity)
     file = name.removeprefix("/") or "index.html"
-    content, etag = _file(file)
-    headers = [("ETag", etag), ("Cache-Control", STATIC_CACHE)]
-    if etag in {t.strip() for t in environ.get("HTTP_IF_NONE_MATCH", "").split(",")}:
-        return "304 Not Modified", headers, [b""]
-    return (
-        "200 OK",
-        [("Content-Type", FILES[file]), ("Content-Length", str(len(content))), *headers],
-        [content],
-    )
+    return resources.conditional(environ, resources.package_file("granskning", file), FILES[file])
 
 
 def _identity(identity: Identity):
@@ -132,13 +104,6 @@ def _identity(identity: Identity):
         ],
         [body],
     )
-
-
-@cache
-def _file(name: str) -> tuple[bytes, str]:
-    """The file's bytes and a strong ETag of them (read once per worker)."""
-    content = resources.files("lagesbild_geo.server").joinpath("granskning", name).read_bytes()
-    return content, f'"{hashlib.blake2b(content, digest_size=8).hexdigest()}"'
 
 
 @cache

@@ -23,16 +23,14 @@ first, an id of the catalogue) and ``bakgrund=ingen``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import cache
-from importlib import resources
 from urllib.parse import urlsplit
 
 from lagesbild_geo.access.identity import Identity
 from lagesbild_geo.catalogue import load_catalogue
-from lagesbild_geo.errors import LagesbildError, MethodNotAllowedError, NotFoundError
-from lagesbild_geo.server.errors import wsgi_error
+from lagesbild_geo.errors import NotFoundError
+from lagesbild_geo.server import resources
 from lagesbild_geo.settings import Settings
 
 PREFIX = "/karta"
@@ -45,8 +43,6 @@ FILES = {
 CONFIG = "config.json"
 #: The public layer the page draws (``/collections/<TREND_COLLECTION>/items``).
 TREND_COLLECTION = "trends"
-#: The files change with a deployment, the configuration with a restart: revalidate each time.
-STATIC_CACHE = "no-cache"
 
 
 @cache
@@ -55,20 +51,11 @@ def _settings() -> Settings:
     return Settings()
 
 
-def handle(environ, identity: Identity, settings: Settings | None = None):
+def handle(environ, identity: Identity, settings: Settings | None = None) -> resources.Response:
     """Answer a request to ``/karta`` or below (routed here by the middleware). The page is
     public: ``identity`` is not consulted (a key sent along sees the same public layer)."""
     settings = settings or _settings()
-    path = environ.get("PATH_INFO") or "/"
-    method = environ.get("REQUEST_METHOD", "GET")
-    try:
-        status, headers, body = _answer(path, method, environ, settings)
-    except LagesbildError as exc:
-        status, headers, body = wsgi_error(exc)
-        headers = [*headers, ("Cache-Control", "no-store")]
-    if method == "HEAD":
-        body = [b""]
-    return status, headers + security_headers(settings), body
+    return resources.page(environ, lambda env: _answer(env, settings), security_headers(settings))
 
 
 def security_headers(settings: Settings) -> list[tuple[str, str]]:
@@ -102,35 +89,22 @@ def tile_origin(template: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _answer(path: str, method: str, environ, settings: Settings):
+def _answer(environ, settings: Settings) -> resources.Response:
+    path = environ.get("PATH_INFO") or "/"
     name = path.removeprefix(PREFIX)
     if name not in ("", "/") and name.removeprefix("/") not in (*FILES, CONFIG):
         raise NotFoundError(
             f"{path} is not part of the trend map; it is at {PREFIX}/ "
             f"(trendkartan finns på {PREFIX}/)."
         )
-    if method not in ("GET", "HEAD"):
-        raise MethodNotAllowedError(f"{path} answers GET only.", "GET, HEAD")
+    resources.only_get(environ)
     if name == "":
-        # The page's links are relative (so that it works behind a proxy's path prefix too):
-        # they need the trailing slash. The query (indikator, bakgrund) goes along.
-        query = environ.get("QUERY_STRING", "")
-        location = "karta/" + (f"?{query}" if query else "")
-        return "308 Permanent Redirect", [("Location", location), ("Content-Length", "0")], [b""]
+        return resources.to_trailing_slash(environ, "karta")  # the query goes along
     file = name.removeprefix("/") or "index.html"
     if file == CONFIG:
-        content, etag, content_type = *_config(settings), "application/json"
-    else:
-        content, etag = _file(file)
-        content_type = FILES[file]
-    headers = [("ETag", etag), ("Cache-Control", STATIC_CACHE)]
-    if etag in {t.strip() for t in environ.get("HTTP_IF_NONE_MATCH", "").split(",")}:
-        return "304 Not Modified", headers, [b""]
-    return (
-        "200 OK",
-        [("Content-Type", content_type), ("Content-Length", str(len(content))), *headers],
-        [content],
-    )
+        content = json.dumps(config(settings), ensure_ascii=False).encode()
+        return resources.conditional(environ, content, "application/json")
+    return resources.conditional(environ, resources.package_file("karta", file), FILES[file])
 
 
 def config(settings: Settings) -> dict:
@@ -149,19 +123,3 @@ def config(settings: Settings) -> dict:
             else None
         ),
     }
-
-
-def _config(settings: Settings) -> tuple[bytes, str]:
-    content = json.dumps(config(settings), ensure_ascii=False).encode()
-    return content, _etag(content)
-
-
-@cache
-def _file(name: str) -> tuple[bytes, str]:
-    """The file's bytes and a strong ETag of them (read once per worker)."""
-    content = resources.files("lagesbild_geo.server").joinpath("karta", name).read_bytes()
-    return content, _etag(content)
-
-
-def _etag(content: bytes) -> str:
-    return f'"{hashlib.blake2b(content, digest_size=8).hexdigest()}"'

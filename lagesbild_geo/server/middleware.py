@@ -38,12 +38,15 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import hashlib
 import importlib
 import logging
+import os
 import re
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 
@@ -122,6 +125,7 @@ ROUTES = {
     "/admin": "lagesbild_geo.server.admin_api",
     "/feature-schemas": "lagesbild_geo.server.schemas",
     "/styles": "lagesbild_geo.server.style_files",
+    "/qgis": "lagesbild_geo.server.qgis_project",
 }
 
 
@@ -313,9 +317,14 @@ class PublishMiddleware:
 
     @staticmethod
     def _etag(state: publish.State, environ) -> str:
-        """Strong validator: the version and everything that selects the representation."""
+        """Strong validator: the publication (its version *and* when it was made: a migration
+        that rebuilds everything starts the version again from 0, and ``v3`` of the rebuilt
+        publication is not ``v3`` of the old one), this deployment (:func:`_deployment`) and
+        everything that selects the representation."""
         key = "\n".join(
             [
+                state.updated_at.isoformat(),
+                _deployment(),
                 environ.get("PATH_INFO", ""),
                 environ.get("QUERY_STRING", ""),
                 environ.get("HTTP_ACCEPT", ""),
@@ -325,6 +334,18 @@ class PublishMiddleware:
         )
         digest = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
         return f'"v{state.version}-{digest}"'
+
+
+@functools.cache
+def _deployment() -> str:
+    """What else decides a layer's answer than the data: the code's version and the
+    configuration the server started with (its collections, their links and fields). A new
+    release that adds a field must not answer 304 to a body cached before it."""
+    import lagesbild_geo
+
+    path = os.environ.get("PYGEOAPI_CONFIG", "")
+    config = Path(path).read_bytes() if path and Path(path).is_file() else b""
+    return lagesbild_geo.__version__ + hashlib.blake2b(config, digest_size=8).hexdigest()
 
 
 def _collection(path: str) -> str | None:

@@ -128,16 +128,27 @@ _DESCRIPTIONS = {
 }
 
 
-def _responses(*codes: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for code in codes:
-        schema = "#/components/schemas/DeliveryError" if code >= "400" else None
-        body = {"$ref": schema} if schema else {"$ref": "#/components/schemas/Delivery"}
-        out[code] = {
-            "description": _DESCRIPTIONS[code],
-            "content": {"application/json": {"schema": body}},
-        }
+#: The body of every refusal: the delivery API's error document.
+_ERROR_REF = {"$ref": "#/components/schemas/DeliveryError"}
+
+
+def _response(
+    description: str, schema: dict | None = None, media_type: str = "application/json"
+) -> dict[str, Any]:
+    """One response object (the one way this module writes them)."""
+    out: dict[str, Any] = {"description": description}
+    if schema is not None:
+        out["content"] = {media_type: {"schema": schema}}
     return out
+
+
+def _responses(
+    *codes: str, texts: dict[str, str] = _DESCRIPTIONS, ok: dict | None = None
+) -> dict[str, Any]:
+    """``codes`` with their ``texts``: refusals with the error document, the others with
+    ``ok`` (default: the delivery)."""
+    ok = ok or {"$ref": "#/components/schemas/Delivery"}
+    return {code: _response(texts[code], _ERROR_REF if code >= "400" else ok) for code in codes}
 
 
 def _id_parameter() -> dict[str, Any]:
@@ -201,22 +212,18 @@ def _paths() -> dict[str, Any]:
             }
         ],
         "responses": {
-            "200": {
-                "description": "The deliveries the caller may see",
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "deliveries": {
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/Delivery"},
-                                }
-                            },
+            "200": _response(
+                "The deliveries the caller may see",
+                {
+                    "type": "object",
+                    "properties": {
+                        "deliveries": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Delivery"},
                         }
-                    }
+                    },
                 },
-            },
+            ),  # fmt: skip
             **_responses("400", "401", "403"),
         },
     }
@@ -300,19 +307,8 @@ _AREA_OPTIONS = [
 
 def _admin_op(summary: str, ok: str, ok_text: str, *errors: str, **more) -> dict[str, Any]:
     """An operation of ``/admin``: its JSON answer ``ok`` and the errors it may give."""
-    responses: dict[str, Any] = {
-        ok: {
-            "description": ok_text,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
-    }
-    for code in ("401", "403", *errors):
-        responses[code] = {
-            "description": _ADMIN_ERRORS[code],
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/DeliveryError"}}
-            },
-        }
+    responses = {ok: _response(ok_text, {"type": "object"})}
+    responses |= _responses("401", "403", *errors, texts=_ADMIN_ERRORS)
     return {
         "tags": [ADMIN_TAG],
         "summary": summary,
@@ -443,11 +439,11 @@ def _admin_paths() -> dict[str, Any]:
 
 
 #: What any operation may answer because of the caller's credentials (docs/access.md).
-_UNAUTHORIZED = {
-    "description": "The credential sent is not valid (unknown, expired, revoked, "
-    "forged, another audience): on every path, never treated as the public"
-}
-_FORBIDDEN = {"description": "The credential is valid but its role may not read this layer"}
+_UNAUTHORIZED = _response(
+    "The credential sent is not valid (unknown, expired, revoked, forged, another audience): "
+    "on every path, never treated as the public"
+)
+_FORBIDDEN = _response("The credential is valid but its role may not read this layer")
 
 
 def add_security(document: dict, restricted: set[str] | frozenset[str]) -> dict:
@@ -471,12 +467,39 @@ def add_security(document: dict, restricted: set[str] | frozenset[str]) -> dict:
     return out
 
 
+def _project_paths() -> dict[str, Any]:
+    """The downloadable QGIS project (:mod:`lagesbild_geo.server.qgis_project`)."""
+    from lagesbild_geo.server import qgis_project
+
+    def get(media_type: str, what: str) -> dict[str, Any]:
+        return {"get": {
+            "summary": f"QGIS-projekt ({what}) med tjänstens lager, stilsatta / the QGIS project",
+            "description": "Ett projekt att börja från: lägesbild, heta punkter och trend per "
+                           "indikator från den här tjänsten, stilsatta, över områdena. / "
+                           "The public layers of this service, styled, over the area outlines.",
+            "tags": ["server"],
+            "responses": {
+                "200": _response("The project", {"type": "string", "format": "binary"},
+                                 media_type),
+                "304": _response("Not modified (If-None-Match)"),
+                "503": _response("The database cannot be reached", _ERROR_REF),
+            },
+        }}  # fmt: skip
+
+    base = f"{qgis_project.PREFIX}/{qgis_project.NAME}"
+    return {
+        f"{base}.qgz": get(qgis_project.QGZ_TYPE, ".qgz"),
+        f"{base}.qgs": get(qgis_project.QGS_TYPE, ".qgs"),
+    }
+
+
 def add_paths(document: dict) -> dict:
     """``document`` with the delivery and admin paths, their schemas and the security
     schemes added (a copy; adding twice gives the same document)."""
     out = copy.deepcopy(document)
     out.setdefault("paths", {}).update(_paths())
     out["paths"].update(_admin_paths())
+    out["paths"].update(_project_paths())
     components = out.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(copy.deepcopy(SCHEMES))
     schemas = components.setdefault("schemas", {})

@@ -9,6 +9,9 @@ caller's input.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.resources
 import json
 import logging
 from collections.abc import Callable
@@ -48,7 +51,7 @@ def _jsonable(value):
     return str(value)
 
 
-def answer(environ, identity: Identity, route: Callable[..., Response]) -> Response:
+def answer(environ, identity: Identity | None, route: Callable[..., Response]) -> Response:
     """``route(environ, identity)``, with every project error as its response."""
     try:
         return route(environ, identity)
@@ -83,3 +86,66 @@ def method_not_allowed(allowed: str) -> Response:
 
 def not_found(path: str) -> NotFoundError:
     return NotFoundError(f"No resource at {path}.")
+
+
+# -- the service's own pages and files (/granskning, /karta, /qgis) -----------------------------
+
+
+def page(environ, route: Callable[..., Response], security: list[tuple[str, str]]) -> Response:
+    """``route(environ)`` of a page, with ``security`` headers on every answer, errors as
+    their JSON response (never stored: ``no-store``) and no body for ``HEAD``."""
+    status, headers, body = answer(environ, None, lambda env, _: route(env))
+    if not status.startswith(("2", "3")):
+        headers = [*headers, ("Cache-Control", "no-store")]
+    if environ.get("REQUEST_METHOD", "GET") == "HEAD":
+        body = [b""]
+    return status, headers + security, body
+
+
+def only_get(environ, why: str = "") -> None:
+    """405 for anything but GET and HEAD (``why``: where the other methods go)."""
+    if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+        path = environ.get("PATH_INFO") or "/"
+        raise MethodNotAllowedError(f"{path} answers GET only{why}.", "GET, HEAD")
+
+
+def to_trailing_slash(environ, folder: str) -> Response:
+    """308 to ``folder/`` (relative, so that a proxy's path prefix is kept), with the query:
+    a page's relative links need the trailing slash."""
+    query = environ.get("QUERY_STRING", "")
+    location = f"{folder}/" + (f"?{query}" if query else "")
+    return "308 Permanent Redirect", [("Location", location), ("Content-Length", "0")], [b""]
+
+
+def etag(content: bytes) -> str:
+    """A strong validator of ``content``."""
+    return f'"{hashlib.blake2b(content, digest_size=8).hexdigest()}"'
+
+
+def conditional(
+    environ,
+    content: bytes,
+    content_type: str,
+    *,
+    cache_control: str = "no-cache",
+    headers: list[tuple[str, str]] | None = None,
+) -> Response:
+    """200 with ``content`` and its ETag, or 304 when the client's ``If-None-Match`` names
+    it. ``no-cache``: the client revalidates each time, cheap with the ETag."""
+    tag = etag(content)
+    validators = [("ETag", tag), ("Cache-Control", cache_control)]
+    if tag in {t.strip() for t in environ.get("HTTP_IF_NONE_MATCH", "").split(",")}:
+        return "304 Not Modified", validators, [b""]
+    return (
+        "200 OK",
+        [("Content-Type", content_type), ("Content-Length", str(len(content))), *validators,
+         *(headers or [])],
+        [content],
+    )  # fmt: skip
+
+
+@functools.cache
+def package_file(folder: str, name: str) -> bytes:
+    """A file of the package folder ``lagesbild_geo/server/<folder>/`` (read once per worker;
+    callers check ``name`` against their own list first)."""
+    return importlib.resources.files("lagesbild_geo.server").joinpath(folder, name).read_bytes()

@@ -7,22 +7,14 @@ features to colour. Chromium may reach the service and nothing else; a backgroun
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from lagesbild_geo.publish import publication as publish
-from tests.conftest import PG_PASSWORD, PG_USER
-from tests.servers import running_server
+from tests.servers import analyse, demo_copy, public_url, running_server
 
 pytestmark = pytest.mark.server
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 COPY = "lagesbild_html_pages"
 READER_PASSWORD = "reader-test-pw"  # the same as the other server tests (the role is global)
 INDICATOR = "skadegorelse"
@@ -31,31 +23,16 @@ CHROMIUM = "/usr/bin/chromium"  # Debian's, as tests/server/test_server_features
 
 @pytest.fixture(scope="module")
 def database(demo_db_url):
-    admin = demo_db_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {COPY} TEMPLATE lagesbild_demo")
-        conn.execute(f"ALTER ROLE {publish.READER_ROLE} LOGIN PASSWORD '{READER_PASSWORD}'")
-    url = demo_db_url.rsplit("/", 1)[0] + f"/{COPY}"
-    env = {**os.environ, "LAGESBILD_DATABASE_URL": url}
-    result = subprocess.run(
-        [str(BIN / "lagesbild"), "analyse", "--indicator", INDICATOR],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
+    with demo_copy(demo_db_url, COPY, password=READER_PASSWORD) as url:
+        analyse(url, [INDICATOR])
+        yield url
 
 
 @pytest.fixture(scope="module")
 def server(database, tmp_path_factory):
-    public = database.replace(
-        f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:{READER_PASSWORD}"
-    )
     with running_server(
         database_url=database,
-        public_url=public,
+        public_url=public_url(database, READER_PASSWORD),
         data_dir=tmp_path_factory.mktemp("serve-html"),
     ) as srv:
         yield srv

@@ -7,26 +7,19 @@ written. The server connects as the reader role, as in production.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 import requests
 
 from lagesbild_geo.demo.history import plan_patterns, read_demo_layer, weeks_of_history
-from lagesbild_geo.publish import publication as publish
 from tests.access_helpers import make_key
 from tests.conftest import PG_PASSWORD, PG_PORT, PG_USER
-from tests.servers import running_server
+from tests.servers import analyse, demo_copy, public_url, running_server
 
 pytestmark = pytest.mark.server
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 COPY = "lagesbild_analysis_serve"
 READER_PASSWORD = "reader-test-pw"  # the same as test_server_features.py (the role is global)
 
@@ -38,39 +31,22 @@ def planted():
 
 @pytest.fixture(scope="module")
 def database(demo_db_url):
-    admin = demo_db_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {COPY} TEMPLATE lagesbild_demo")
-        conn.execute(f"ALTER ROLE {publish.READER_ROLE} LOGIN PASSWORD '{READER_PASSWORD}'")
-    url = demo_db_url.rsplit("/", 1)[0] + f"/{COPY}"
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
+    with demo_copy(demo_db_url, COPY, password=READER_PASSWORD) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def nightly(database, planted):
     """``lagesbild analyse`` for the indicators of the planted patterns, as cron would run it."""
     keys = ("vandalism_cluster", "persistent_disorder", "improving_after_intervention")
-    indicators = sorted({planted[k].indicator for k in keys})
-    args = [str(BIN / "lagesbild"), "analyse"]
-    for indicator in indicators:
-        args += ["--indicator", indicator]
-    env = {**os.environ, "LAGESBILD_DATABASE_URL": database}
-    result = subprocess.run(args, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return analyse(database, sorted({planted[k].indicator for k in keys}))
 
 
 @pytest.fixture(scope="module")
 def server(database, nightly, tmp_path_factory):
-    public = database.replace(
-        f"{PG_USER}:{PG_PASSWORD}", f"{publish.READER_ROLE}:{READER_PASSWORD}"
-    )
     with running_server(
         database_url=database,
-        public_url=public,
+        public_url=public_url(database, READER_PASSWORD),
         data_dir=tmp_path_factory.mktemp("serve-analysis"),
     ) as srv:
         with psycopg.connect(database) as conn:

@@ -284,6 +284,19 @@ def test_etag_changes_when_a_delivery_is_reviewed(server, db):
     assert response.status_code == 200 and response.headers["ETag"] != before
 
 
+def test_a_rebuilt_publication_never_answers_304_to_an_old_etag(server, db):
+    """A migration that rebuilds everything sets the version back to 0 (0017, 0025): the
+    rebuilt publication reaches the same version number again, with other contents."""
+    path = "/collections/situation/items"
+    before = _get(server, path)
+    version = db.execute("SELECT version FROM publish.state").fetchone()[0]
+    db.execute("UPDATE publish.state SET version = %s", (version - 1,))
+    publication.refresh(db, K)
+    assert db.execute("SELECT version FROM publish.state").fetchone()[0] == version
+    again = requests.get(server["url"] + path, headers={"If-None-Match": before.headers["ETag"]})
+    assert again.status_code == 200 and again.headers["ETag"] != before.headers["ETag"]
+
+
 # -- HTML ------------------------------------------------------------------------------------
 
 
