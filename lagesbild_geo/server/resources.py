@@ -134,7 +134,9 @@ def conditional(
     it. ``no-cache``: the client revalidates each time, cheap with the ETag."""
     tag = etag(content)
     validators = [("ETag", tag), ("Cache-Control", cache_control)]
-    if tag in {t.strip() for t in environ.get("HTTP_IF_NONE_MATCH", "").split(",")}:
+    # If-None-Match compares weakly (RFC 9110 13.1.2): a proxy may have weakened the tag
+    named = {t.strip().removeprefix("W/") for t in environ.get("HTTP_IF_NONE_MATCH", "").split(",")}
+    if tag in named or "*" in named:
         return "304 Not Modified", validators, [b""]
     return (
         "200 OK",

@@ -12,71 +12,42 @@ every time (``Cache-Control: no-cache``), ``304`` for a matching ``If-None-Match
 
 from __future__ import annotations
 
-import hashlib
 from functools import cache
 
 from lagesbild_geo.access.identity import Identity
-from lagesbild_geo.errors import LagesbildError, MethodNotAllowedError, NotFoundError
-from lagesbild_geo.server.errors import wsgi_error
+from lagesbild_geo.errors import NotFoundError
+from lagesbild_geo.server import resources
 from lagesbild_geo.styles import files
 
 PREFIX = files.PREFIX
-STATIC_CACHE = "no-cache"
+SECURITY_HEADERS = [("X-Content-Type-Options", "nosniff")]
 
 
-def handle(environ, identity: Identity):
+def handle(environ, identity: Identity) -> resources.Response:
     """Answer a request to ``/styles`` or below (routed by the middleware; public: the caller
     is not consulted)."""
+    return resources.page(environ, _answer, SECURITY_HEADERS)
+
+
+def _answer(environ) -> resources.Response:
     path = environ.get("PATH_INFO") or "/"
-    method = environ.get("REQUEST_METHOD", "GET")
-    try:
-        status, headers, body = _answer(path, method, environ)
-    except LagesbildError as exc:
-        status, headers, body = wsgi_error(exc)
-        headers = [*headers, ("Cache-Control", "no-store")]
-    if method == "HEAD":
-        body = [b""]
-    return status, [*headers, ("X-Content-Type-Options", "nosniff")], body
-
-
-def _answer(path: str, method: str, environ):
     name = path.removeprefix(PREFIX + "/") if path.startswith(PREFIX + "/") else ""
-    found = _files().get(name)
-    if found is None:
+    content = _files().get(name)
+    if content is None:
         raise NotFoundError(
             f"{path} is not a style file. The styles are e.g. {PREFIX}/hotspots.sld and "
             f"{PREFIX}/hotspots.qml; each collection links its own (rel=stylesheet). "
             f"(Ingen sådan stilfil; varje lager länkar sina stilar.)"
         )
-    if method not in ("GET", "HEAD"):
-        raise MethodNotAllowedError(f"{path} answers GET only.", "GET, HEAD")
-    content, etag, media_type = found
-    headers = [("ETag", etag), ("Cache-Control", STATIC_CACHE)]
-    if etag in {t.strip().removeprefix("W/") for t in
-                environ.get("HTTP_IF_NONE_MATCH", "").split(",")}:  # fmt: skip
-        return "304 Not Modified", headers, [b""]
-    filename = name.rpartition("/")[2]
-    return (
-        "200 OK",
-        [
-            ("Content-Type", media_type),
-            ("Content-Length", str(len(content))),
-            # a browser saves the file under its own name rather than showing XML
-            ("Content-Disposition", f'inline; filename="{filename}"'),
-            *headers,
-        ],
-        [content],
+    resources.only_get(environ)
+    # a browser saves the file under its own name rather than showing XML
+    disposition = f'inline; filename="{name.rpartition("/")[2]}"'
+    return resources.conditional(
+        environ, content, files.media_type(name), headers=[("Content-Disposition", disposition)]
     )
 
 
 @cache
-def _files() -> dict[str, tuple[bytes, str, str]]:
-    """name -> (bytes, strong ETag, media type), made once per worker."""
-    return {
-        name: (
-            content,
-            f'"{hashlib.blake2b(content, digest_size=8).hexdigest()}"',
-            files.media_type(name),
-        )  # fmt: skip
-        for name, content in files.generate().items()
-    }
+def _files() -> dict[str, bytes]:
+    """name -> bytes, made once per worker."""
+    return files.generate()
