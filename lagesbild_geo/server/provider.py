@@ -44,6 +44,7 @@ from pygeoapi.crs import CrsTransformSpec
 from pygeoapi.provider.base import (
     ProviderConnectionError,
     ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
     ProviderQueryError,
 )
 from pygeoapi.provider.sql import POOL_OPTION_DEFAULTS, PostgreSQLProvider
@@ -70,6 +71,10 @@ AREA_CODE_COLUMN = {
     "situation": "area_code",
     "hotspots": "area_code",
     "trends": "area_code",
+    # the per-indicator layers (migration 0029; lagesbild_geo/server/layers.py)
+    "situation_by_indicator": "area_code",
+    "hotspots_by_area": "area_code",
+    "trends_by_area": "area_code",
     # the restricted views of exact data (schema restricted, migration 0025: publish.areas.geom
     # joined by area_code)
     "my_observations": "area_code",
@@ -187,6 +192,15 @@ class PublishProvider(PostgreSQLProvider):
                 raise database_unavailable(exc) from exc
             raise
         self._read_engine = _reader_engine(self)
+        #: column -> value every read of this collection is restricted to (a per-indicator
+        #: layer's ``indicator``: lagesbild_geo/server/layers.py), in its page, count and item
+        self.fixed: dict[str, str] = dict(provider_def.get("fixed") or {})
+        #: columns whose values the first page should carry (see :meth:`_sample_first`)
+        self.sample_first: tuple[str, ...] = tuple(provider_def.get("sample_first") or ())
+        if self.fixed:
+            # the id (the area code) is unique within the fixed rows only, so the two-step
+            # page's join on it would meet every indicator's row of the area
+            self.one_step_pages = True
         self._definition = provider_def
         _PROVIDERS[id(provider_def)] = (provider_def, self)
 
@@ -258,6 +272,7 @@ class PublishProvider(PostgreSQLProvider):
         """
         table = self.table_model.__table__
         where = [
+            *self._fixed_filters(),
             self._get_property_filters(list(properties)),
             self._get_cql_filters(filterq),
             self._get_bbox_filter(list(bbox)),
@@ -279,7 +294,7 @@ class PublishProvider(PostgreSQLProvider):
                     # (one statement less); a page without rows asks for it alone.
                     page = sql.page(
                         wanted, sortby, offset, limit, counted=self.count,
-                        one_step=self.one_step_pages,
+                        one_step=self.one_step_pages, first=self.sample_first,
                     )  # fmt: skip
                     rows = sql.run(conn, page).fetchall()
                     if self.count:
@@ -312,13 +327,35 @@ class PublishProvider(PostgreSQLProvider):
         response["numberReturned"] = len(rows)
         return response
 
+    def _fixed_filters(self) -> list:
+        return [self._columns[name] == value for name, value in self.fixed.items()]
+
     def get(self, identifier, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
+        if self.fixed:
+            feature = self._get_fixed(identifier)
+            self._transform([feature], crs_transform_spec)
+            return feature
         try:
             feature = super().get(identifier, crs_transform_spec=None, **kwargs)
         except DBAPIError as exc:
             raise self._translate(exc) from exc
         self._transform([feature], crs_transform_spec)
         return feature
+
+    def _get_fixed(self, identifier) -> dict:
+        """One feature of a layer with fixed rows (a per-indicator layer): the row of the id
+        among them (pygeoapi's ``get`` looks the id up in the whole table, where an area code
+        names one row per indicator). No ``prev``/``next``: pygeoapi links none then."""
+        area_key = AREA_CODE_COLUMN.get(self.table)
+        try:
+            found = self._query_rows(
+                area_key, limit=1, properties=[(self.id_field, str(identifier))]
+            )
+        except DBAPIError as exc:
+            raise self._translate(exc) from exc
+        if not found["features"]:
+            raise ProviderItemNotFoundError(f"No such item: {self.id_field}={identifier}.")
+        return found["features"][0]
 
     def _translate(self, exc: DBAPIError) -> Exception:
         if _is_connection_problem(exc):

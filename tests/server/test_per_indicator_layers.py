@@ -1,0 +1,248 @@
+"""The per-indicator layers (lagesbild_geo/server/layers.py): ``situation-<id>``,
+``hotspots-<id>`` and ``trends-<id>`` for every indicator of the catalogue, one feature per
+area with the area code as id, served by the real server on the test history (60 areas) with
+the hot spots and trends of two indicators recomputed as the follower does.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+import requests
+
+from lagesbild_geo.analysis.follow import recompute
+from lagesbild_geo.server import layers
+from tests.servers import serving_test_history
+
+pytestmark = pytest.mark.server
+
+ANALYSED = ("skadegorelse", "anlagd_brand")
+KINDS = tuple(layers.KINDS)
+#: The fields of situation-<id> (CONTRACT14), in the table's order.
+SITUATION_FIELDS = [
+    "area_code", "area_name", "population", "indicator", "indicator_name_sv",
+    "indicator_name_en", "unit", "reference_week", "last4", "prev12_mean", "change_pct",
+    "value_status",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server(pg_server, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("per-indicator")
+    with serving_test_history(pg_server, "per_indicator", data_dir, password="layers-pw") as srv:
+        done = recompute(srv["db"], srv["db"], list(ANALYSED))
+        assert len(done.run_ids) == 2 * len(ANALYSED), done
+        with psycopg.connect(srv["db"]) as conn:
+            srv["areas"] = [c for (c,) in conn.execute("SELECT code FROM publish.areas ORDER BY 1")]
+            srv["indicators"] = [
+                i for (i,) in conn.execute("SELECT id FROM lagesbild.indicator ORDER BY 1")
+            ]
+        yield srv
+
+
+def _get(server, path, **params):
+    got = requests.get(server["url"] + path, params={"f": "json", **params}, timeout=60)
+    assert got.status_code == 200, (path, got.status_code, got.text[:300])
+    return got
+
+
+def _columns(server, table: str) -> list[str]:
+    with psycopg.connect(server["db"]) as conn:
+        return [
+            c
+            for (c,) in conn.execute(
+                "SELECT column_name::text FROM information_schema.columns"
+                " WHERE table_schema = 'publish' AND table_name = %s ORDER BY ordinal_position",
+                (table,),
+            )
+        ]
+
+
+def test_every_indicator_has_a_layer_of_each_kind(server):
+    listed = {c["id"]: c for c in _get(server, "/collections").json()["collections"]}
+    assert len(server["indicators"]) == 32
+    for kind in KINDS:
+        for indicator in server["indicators"]:
+            collection = listed[f"{kind}-{indicator}"]
+            assert collection["title"], collection
+            assert [link for link in collection["links"] if link["rel"] == "describedBy"]
+            assert collection["extent"]["spatial"]["bbox"][0][0] > 10  # the data's, in Sweden
+            crs = collection["crs"]
+            assert "http://www.opengis.net/def/crs/EPSG/0/3006" in crs, crs
+    # the stacked layers stay
+    assert {"situation", "hotspots", "trends", "observations", "areas", "indicators"} <= set(
+        listed
+    )
+
+
+def test_titles_are_the_catalogues_names_in_swedish_and_english(server):
+    sv = requests.get(
+        server["url"] + "/collections/trends-skadegorelse", params={"f": "json", "lang": "sv"},
+        timeout=30,
+    ).json()  # fmt: skip
+    en = requests.get(
+        server["url"] + "/collections/trends-skadegorelse", params={"f": "json", "lang": "en"},
+        timeout=30,
+    ).json()  # fmt: skip
+    assert sv["title"] == "Trend: Skadegörelse"
+    assert en["title"] == "Trend: Vandalism"
+    assert "Skadegörelse" in _get(server, "/collections/situation-skadegorelse").json()["title"]
+    assert "Heta punkter" in _get(server, "/collections/hotspots-skadegorelse").json()["title"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_feature_per_area_with_the_area_code_as_id(server, kind):
+    for indicator in (*ANALYSED, "otrygghet_enkat"):  # analysed, and one without data
+        page = _get(server, f"/collections/{kind}-{indicator}/items", limit=1000).json()
+        ids = [f["id"] for f in page["features"]]
+        assert sorted(ids) == server["areas"], (kind, indicator)
+        assert page["numberMatched"] == len(server["areas"])
+        assert {f["properties"]["indicator"] for f in page["features"]} == {indicator}
+        assert all(f["geometry"]["type"] == "MultiPolygon" for f in page["features"])
+        assert all(f["properties"]["area_code"] == f["id"] for f in page["features"])
+        hits = _get(server, f"/collections/{kind}-{indicator}/items", resulttype="hits").json()
+        assert hits["numberMatched"] == len(server["areas"])
+
+
+def test_the_fields_are_the_contracts(server):
+    props = _get(server, "/collections/situation-skadegorelse/items", limit=1).json()
+    assert list(props["features"][0]["properties"]) == SITUATION_FIELDS
+    assert _columns(server, "situation_by_indicator") == [*SITUATION_FIELDS, "geom"]
+    for kind, stacked in (("hotspots", "hotspots"), ("trends", "trends")):
+        table = layers.tables()[kind]
+        assert _columns(server, table) == _columns(server, stacked), kind
+        got = _get(server, f"/collections/{kind}-skadegorelse/items", limit=1).json()
+        assert set(got["features"][0]["properties"]) == set(_columns(server, stacked)) - {"geom"}
+
+
+def test_situation_figures_are_the_wide_layers(server):
+    """situation-<id> holds exactly the figures of the wide situation's <id>_* columns."""
+    wide = {
+        f["id"]: f["properties"]
+        for f in _get(server, "/collections/situation/items", limit=1000).json()["features"]
+    }
+    for indicator in server["indicators"]:
+        page = _get(server, f"/collections/situation-{indicator}/items", limit=1000).json()
+        for f in page["features"]:
+            p, w = f["properties"], wide[f["id"]]
+            assert p["last4"] == w[f"{indicator}_last4"], (indicator, f["id"])
+            assert p["prev12_mean"] == w[f"{indicator}_prev12_mean"], (indicator, f["id"])
+            assert p["change_pct"] == w[f"{indicator}_change_pct"], (indicator, f["id"])
+            assert p["reference_week"] == w[f"{indicator}_week"], (indicator, f["id"])
+            fields = (w["no_data_fields"] or "").split(",")
+            protected = (w["protected_fields"] or "").split(",")
+            hidden = {f"{indicator}_last4", f"{indicator}_prev12_mean"}
+            if hidden & set(protected):
+                assert p["value_status"] == "protected"
+            elif hidden & set(fields):
+                assert p["value_status"] == "no_data"
+            else:
+                assert p["value_status"] == "ok" and p["last4"] is not None
+
+
+def test_results_are_the_stacked_layers_rows(server):
+    for kind in ("hotspots", "trends"):
+        for indicator in ANALYSED:
+            stacked = {
+                f["properties"]["area_code"]: f["properties"]
+                for f in _get(
+                    server, f"/collections/{kind}/items", indicator=indicator, limit=1000
+                ).json()["features"]
+            }
+            assert len(stacked) == len(server["areas"])
+            page = _get(server, f"/collections/{kind}-{indicator}/items", limit=1000).json()
+            for f in page["features"]:
+                assert f["properties"] == stacked[f["id"]], (kind, indicator, f["id"])
+        empty = _get(server, f"/collections/{kind}-otrygghet_enkat/items", limit=1000).json()
+        assert all(f["properties"]["run_id"] is None for f in empty["features"])
+
+
+def test_one_item_by_area_code_and_a_404_for_another(server):
+    code = server["areas"][3]
+    for kind in KINDS:
+        item = _get(server, f"/collections/{kind}-skadegorelse/items/{code}").json()
+        assert item["id"] == code and item["properties"]["indicator"] == "skadegorelse"
+        missing = requests.get(
+            f"{server['url']}/collections/{kind}-skadegorelse/items/nope", timeout=30
+        )
+        assert missing.status_code == 404, missing.text[:200]
+
+
+def test_filters_work_within_the_indicator(server):
+    page = _get(
+        server, "/collections/trends-skadegorelse/items", limit=1000,
+        filter="trend = 'no trend'",
+    ).json()  # fmt: skip
+    assert page["numberMatched"] == len(page["features"]) > 0
+    assert {f["properties"]["trend"] for f in page["features"]} == {"no trend"}
+    other = _get(server, "/collections/trends-skadegorelse/items", indicator="anlagd_brand")
+    assert other.json()["numberMatched"] == 0  # the layer's own indicator only
+    bbox = _get(server, "/collections/situation-skadegorelse/items", limit=1000).json()
+    first = bbox["features"][0]["geometry"]["coordinates"][0][0][0]
+    near = _get(
+        server, "/collections/situation-skadegorelse/items", limit=1000,
+        bbox=f"{first[0] - 0.001},{first[1] - 0.001},{first[0] + 0.001},{first[1] + 0.001}",
+    ).json()  # fmt: skip
+    assert 1 <= near["numberMatched"] < len(server["areas"])
+    bad = requests.get(
+        server["url"] + "/collections/situation-skadegorelse/items",
+        params={"f": "json", "nope": "1"}, timeout=30,
+    )  # fmt: skip
+    assert bad.status_code == 400
+
+
+def test_the_first_page_carries_values_of_every_numeric_field_that_has_any(server):
+    """What QGIS 3.22 types its fields from (``items?limit=10``): every numeric field with a
+    value anywhere in the layer has one there."""
+    for kind, (_, _, numeric) in layers.KINDS.items():
+        for indicator in server["indicators"]:
+            path = f"/collections/{kind}-{indicator}/items"
+            every = _get(server, path, limit=1000).json()["features"]
+            sample = _get(server, path, limit=10).json()["features"]
+            for name in numeric:
+                if any(f["properties"][name] is not None for f in every):
+                    assert any(f["properties"][name] is not None for f in sample), (path, name)
+
+
+def test_queryables_html_etag_and_openapi(server):
+    queryables = _get(server, "/collections/hotspots-skadegorelse/queryables").json()
+    assert queryables["properties"]["bin"]["type"] == "integer"
+    assert queryables["properties"]["z"]["type"] == "number"
+    html = requests.get(
+        server["url"] + "/collections/situation-skadegorelse/items",
+        params={"f": "html"}, timeout=30,
+    )  # fmt: skip
+    assert html.status_code == 200 and "Skadegörelse" in html.content.decode()
+    page = requests.get(
+        server["url"] + "/collections/trends-skadegorelse/items", params={"f": "json"}, timeout=30
+    )
+    etag = page.headers["ETag"]
+    again = requests.get(
+        server["url"] + "/collections/trends-skadegorelse/items", params={"f": "json"},
+        headers={"If-None-Match": etag}, timeout=30,
+    )  # fmt: skip
+    assert again.status_code == 304
+    paths = _get(server, "/openapi").json()["paths"]
+    for kind in KINDS:
+        assert f"/collections/{kind}-skadegorelse/items" in paths
+        assert f"/collections/{kind}-skadegorelse/items/{{featureId}}" in paths
+
+
+def test_a_whole_layer_is_read_in_tens_of_milliseconds(server):
+    """One page of all areas, as QGIS and the web map read it (the median of 5, after one
+    to warm the worker's caches)."""
+    with requests.Session() as session:
+        for kind in KINDS:
+            url = f"{server['url']}/collections/{kind}-skadegorelse/items"
+            session.get(url, params={"f": "json", "limit": 1000}, timeout=30)
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                got = session.get(url, params={"f": "json", "limit": 1000}, timeout=30)
+                times.append(time.perf_counter() - start)
+                assert got.status_code == 200
+            median = sorted(times)[2]
+            print(f"{kind}-skadegorelse: {1000 * median:.1f} ms for {len(server['areas'])} areas")
+            assert median < 0.1, (kind, times)
