@@ -86,8 +86,7 @@ def _metadata(kind: str, ind: IndicatorName) -> dict:
         return {
             "title": {
                 "sv": f"Lägesbild: {ind.name_sv} – senaste fyra veckorna mot de tolv före",
-                "en": f"Situation: {ind.name_en} – the last four weeks against the twelve "
-                "before",
+                "en": f"Situation: {ind.name_en} – the last four weeks against the twelve before",
             },
             "description": {
                 "sv": f"{ind.name_sv} ({unit_sv}): ett objekt per område, fram till "

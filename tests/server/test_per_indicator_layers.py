@@ -72,9 +72,7 @@ def test_every_indicator_has_a_layer_of_each_kind(server):
             crs = collection["crs"]
             assert "http://www.opengis.net/def/crs/EPSG/0/3006" in crs, crs
     # the stacked layers stay
-    assert {"situation", "hotspots", "trends", "observations", "areas", "indicators"} <= set(
-        listed
-    )
+    assert {"situation", "hotspots", "trends", "observations", "areas", "indicators"} <= set(listed)
 
 
 def test_titles_are_the_catalogues_names_in_swedish_and_english(server):
