@@ -179,9 +179,28 @@ def resources(stacked: dict[str, dict], indicators: list[IndicatorName]) -> dict
     return out
 
 
+def wide_situation_first(indicators: list[IndicatorName]) -> list[str]:
+    """The numeric columns of the wide ``situation`` (publish._refresh_situation makes them),
+    for its ``sample_first``: the areas with the most figures open the layer.
+
+    >>> wide_situation_first([IndicatorName("ran", "Rån", "Robbery", "count")])
+    ['population', 'ran_last4', 'ran_prev12_mean', 'ran_change_pct']
+    """
+    columns = ["population"]
+    for ind in indicators:
+        columns += [f"{ind.id}_last4", f"{ind.id}_prev12_mean", f"{ind.id}_change_pct"]
+    return columns
+
+
 def with_layers(config_resources: dict[str, dict], indicators: list[IndicatorName]) -> dict:
     """The resources with the per-indicator collections after the stacked ``trends`` (the
-    order of /collections), or at the end when there is none."""
+    order of /collections), or at the end when there is none; the wide ``situation`` with
+    its first page ordered like theirs (:func:`wide_situation_first`)."""
+    wide = config_resources.get("situation")
+    if wide is not None and indicators:
+        for provider in wide["providers"]:
+            if provider.get("type") == "feature" and provider.get("table") == "situation":
+                provider["sample_first"] = wide_situation_first(indicators)
     generated = resources(config_resources, indicators)
     if not generated:
         return dict(config_resources)

@@ -197,9 +197,10 @@ class PublishProvider(PostgreSQLProvider):
         self.fixed: dict[str, str] = dict(provider_def.get("fixed") or {})
         #: columns whose values the first page should carry (see :meth:`_sample_first`)
         self.sample_first: tuple[str, ...] = tuple(provider_def.get("sample_first") or ())
-        if self.fixed:
+        if self.fixed or self.sample_first:
             # the id (the area code) is unique within the fixed rows only, so the two-step
-            # page's join on it would meet every indicator's row of the area
+            # page's join on it would meet every indicator's row of the area; and the sample
+            # order reads every row of the layer anyway (one per area)
             self.one_step_pages = True
         self._definition = provider_def
         _PROVIDERS[id(provider_def)] = (provider_def, self)

@@ -194,14 +194,26 @@ def test_filters_work_within_the_indicator(server):
 def test_the_first_page_carries_values_of_every_numeric_field_that_has_any(server):
     """What QGIS 3.22 types its fields from (``items?limit=10``): every numeric field with a
     value anywhere in the layer has one there."""
-    for kind, (_, _, numeric) in layers.KINDS.items():
-        for indicator in server["indicators"]:
-            path = f"/collections/{kind}-{indicator}/items"
-            every = _get(server, path, limit=1000).json()["features"]
-            sample = _get(server, path, limit=10).json()["features"]
-            for name in numeric:
-                if any(f["properties"][name] is not None for f in every):
-                    assert any(f["properties"][name] is not None for f in sample), (path, name)
+    names = [(f"{kind}-{indicator}", numeric) for kind, (_, _, numeric) in layers.KINDS.items()
+             for indicator in server["indicators"]]  # fmt: skip
+    wide = [layers.IndicatorName(i, "", "", "") for i in server["indicators"]]
+    names.append(("situation", layers.wide_situation_first(wide)))
+    for collection, numeric in names:
+        path = f"/collections/{collection}/items"
+        every = _get(server, path, limit=1000).json()["features"]
+        sample = _get(server, path, limit=10).json()["features"]
+        assert len(every) == len(server["areas"])
+        for name in numeric:
+            if any(f["properties"][name] is not None for f in every):
+                assert any(f["properties"][name] is not None for f in sample), (path, name)
+    # paging in that order meets every area once
+    pages = [
+        f["id"]
+        for offset in range(0, len(server["areas"]), 7)
+        for f in _get(server, "/collections/situation-skadegorelse/items", limit=7,
+                      offset=offset).json()["features"]
+    ]  # fmt: skip
+    assert sorted(pages) == server["areas"]
 
 
 def test_queryables_html_etag_and_openapi(server):
@@ -232,8 +244,8 @@ def test_a_whole_layer_is_read_in_tens_of_milliseconds(server):
     """One page of all areas, as QGIS and the web map read it (the median of 5, after one
     to warm the worker's caches)."""
     with requests.Session() as session:
-        for kind in KINDS:
-            url = f"{server['url']}/collections/{kind}-skadegorelse/items"
+        for collection in (*(f"{kind}-skadegorelse" for kind in KINDS), "situation"):
+            url = f"{server['url']}/collections/{collection}/items"
             session.get(url, params={"f": "json", "limit": 1000}, timeout=30)
             times = []
             for _ in range(5):
@@ -242,5 +254,5 @@ def test_a_whole_layer_is_read_in_tens_of_milliseconds(server):
                 times.append(time.perf_counter() - start)
                 assert got.status_code == 200
             median = sorted(times)[2]
-            print(f"{kind}-skadegorelse: {1000 * median:.1f} ms for {len(server['areas'])} areas")
-            assert median < 0.1, (kind, times)
+            print(f"{collection}: {1000 * median:.1f} ms for {len(server['areas'])} areas")
+            assert median < 0.1, (collection, times)
