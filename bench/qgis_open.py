@@ -99,6 +99,10 @@ def main() -> None:
     try:
         import qgis.core  # noqa: F401
     except ImportError:
+        qgis_missing = True
+    else:
+        qgis_missing = False
+    if qgis_missing:
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
         env.pop("PYTHONPATH", None)  # Debian's Python with its own QGIS, not a venv's path
         with tempfile.TemporaryDirectory(prefix="qgis-open-") as home:

@@ -269,7 +269,7 @@ def test_qgis_own_provider_types_every_field_with_values_as_a_number(
     got = _qgis(server, tmp_path, "OAPIF", PUBLIC)
     for collection in PUBLIC:
         if got[collection]["qgis"] >= 32300:
-            pytest.fail(f"QGIS {got[collection]['qgis']}, not 3.22: see whether it reads the schema")
+            pytest.fail(f"QGIS {got[collection]['qgis']}, not 3.22: does it read the schema?")
         fields = got[collection]["fields"]
         numeric = [n for n, t in column_types[collection].items() if t in NUMERIC]
         valued = _valued(server, column_types, collection)
