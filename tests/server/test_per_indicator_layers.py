@@ -256,3 +256,22 @@ def test_a_whole_layer_is_read_in_tens_of_milliseconds(server):
             median = sorted(times)[2]
             print(f"{collection}: {1000 * median:.1f} ms for {len(server['areas'])} areas")
             assert median < 0.1, (collection, times)
+
+
+def test_conformance_names_the_filter_classes_qgis_332_needs(server):
+    """QGIS 3.32+ sends a layer's filter as CQL2 text only to a server whose /conformance names
+    Part 3's ``filter`` and ``features-filter`` with ``cql2-text`` and ``basic-cql2``
+    (qgis/QGIS#52775); the filter it sends works (on observations, the analysts' layer)."""
+    classes = set(_get(server, "/conformance").json()["conformsTo"])
+    assert {
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+        "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+        "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+        "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    } <= classes
+    page = _get(
+        server, "/collections/observations/items", limit=5,
+        filter="indicator = 'skadegorelse' AND value >= 1", **{"filter-lang": "cql2-text"},
+    ).json()  # fmt: skip
+    assert page["numberMatched"] > 0
+    assert all(f["properties"]["indicator"] == "skadegorelse" for f in page["features"])
