@@ -84,7 +84,8 @@ def test_the_configuration_names_the_catalogue_and_the_tiles():
     catalogue = load_catalogue().indicators
     assert [i["id"] for i in config["indicators"]] == list(catalogue)
     assert {i["name_sv"] for i in config["indicators"]} >= {"Skadegörelse", "Anlagd brand"}
-    assert config["tiles"] is None and config["collection"] == "../collections/trends-{indicator}/items"
+    assert config["tiles"] is None
+    assert config["collection"] == "../collections/trends-{indicator}/items"
 
     settings = Settings(
         map_tiles_url="https://{s}.tiles.example.se/topo/{z}/{x}/{y}.png",

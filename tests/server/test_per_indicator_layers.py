@@ -275,3 +275,27 @@ def test_conformance_names_the_filter_classes_qgis_332_needs(server):
     ).json()  # fmt: skip
     assert page["numberMatched"] > 0
     assert all(f["properties"]["indicator"] == "skadegorelse" for f in page["features"])
+
+
+def test_gdal_sends_where_to_the_server(server, tmp_path):
+    """GDAL 3.6's ``-where`` on observations becomes a server-side filter (the URL it asks for
+    carries it; CPL_DEBUG shows it), and the copy holds exactly the matching features."""
+    import os
+    import subprocess
+
+    out = tmp_path / "skadegorelse.gpkg"
+    where = "indicator = 'skadegorelse' AND value >= 1"
+    done = subprocess.run(
+        ["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server['url']}/collections/observations",
+         "-oo", "PAGE_SIZE=1000", "-where", where, "--config", "CPL_DEBUG", "ON"],
+        capture_output=True, text=True, timeout=300, env={**os.environ},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    asked = [line for line in done.stderr.splitlines() if "/collections/observations/items" in line]
+    print("\n".join(asked[:3]))
+    assert any("skadegorelse" in line for line in asked), asked[:5]
+    expected = _get(
+        server, "/collections/observations/items", limit=1, filter=where
+    ).json()["numberMatched"]
+    info = subprocess.run(["ogrinfo", "-so", "-al", str(out)], capture_output=True, text=True)
+    assert f"Feature Count: {expected}" in info.stdout, info.stdout[:500]
