@@ -294,8 +294,8 @@ def test_gdal_sends_where_to_the_server(server, tmp_path):
     asked = [line for line in done.stderr.splitlines() if "/collections/observations/items" in line]
     print("\n".join(asked[:3]))
     assert any("skadegorelse" in line for line in asked), asked[:5]
-    expected = _get(
-        server, "/collections/observations/items", limit=1, filter=where
-    ).json()["numberMatched"]
+    expected = _get(server, "/collections/observations/items", limit=1, filter=where).json()[
+        "numberMatched"
+    ]
     info = subprocess.run(["ogrinfo", "-so", "-al", str(out)], capture_output=True, text=True)
     assert f"Feature Count: {expected}" in info.stdout, info.stdout[:500]
