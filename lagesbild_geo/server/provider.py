@@ -37,7 +37,6 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pygeofilter.ast
-import pygeofilter.values
 import pyproj
 import shapely
 from pygeoapi.crs import CrsTransformSpec
@@ -55,6 +54,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingE
 from lagesbild_geo.errors import InputError
 from lagesbild_geo.server import filters
 from lagesbild_geo.server.errors import database_unavailable
+from lagesbild_geo.server.feature_schemas import json_type
 from lagesbild_geo.server.geojson import AREA_GEOMETRIES
 from lagesbild_geo.server.patches import engine_of
 from lagesbild_geo.server.statements import Statements
@@ -215,7 +215,7 @@ class PublishProvider(PostgreSQLProvider):
             for column in self.table_model.__table__.columns:
                 if column.name == self.geom:
                     continue
-                self._fields[str(column.name)] = _json_type(column.type)
+                self._fields[str(column.name)] = json_type(column.type)
         return self._fields
 
     # -- queries ---------------------------------------------------------------------------
@@ -235,7 +235,7 @@ class PublishProvider(PostgreSQLProvider):
                 filters.check_filter(filterq, self.get_fields(), self.geom)
             except InputError as exc:
                 raise ProviderInvalidQueryError(user_msg=str(exc)) from exc
-            _label_crs84_as_srid_4326(filterq)
+            filters.label_crs84_as_srid_4326(filterq)
         try:
             has_geometry = self.geom in self.table_model.__table__.columns
             if args or (has_geometry and self.table not in AREA_CODE_COLUMN):
@@ -402,7 +402,7 @@ class PublishProvider(PostgreSQLProvider):
         """400 for a CQL2 filter naming a property the collection does not have."""
         known = self._columns.keys()
         unknown = sorted(
-            {n.name for n in _walk(node) if isinstance(n, pygeofilter.ast.Attribute)} - known
+            {n.name for n in filters.walk(node) if isinstance(n, pygeofilter.ast.Attribute)} - known
         )
         if unknown:
             queryables = ", ".join(sorted(known - {self.geom}))
@@ -476,43 +476,3 @@ class PublishProvider(PostgreSQLProvider):
         func = _transformer(spec.source_crs_wkt, spec.target_crs_wkt, spec.always_xy)
         for feature in features:
             crs_transform_feature(feature, func)
-
-
-def _json_type(sql_type) -> dict:
-    name = type(sql_type).__name__.upper()
-    if name in ("DATE",):
-        return {"type": "string", "format": "date"}
-    if name in ("TIMESTAMP", "DATETIME"):
-        return {"type": "string", "format": "date-time"}
-    if name in ("BOOLEAN",):
-        return {"type": "boolean", "format": None}
-    if name in ("INTEGER", "BIGINT", "SMALLINT"):
-        return {"type": "integer", "format": None}
-    if name in ("DOUBLE_PRECISION", "FLOAT", "REAL", "NUMERIC", "DOUBLE"):
-        return {"type": "number", "format": None}
-    return {"type": "string", "format": None}
-
-
-def _label_crs84_as_srid_4326(node) -> None:
-    """Make CQL2 geometries in CRS84 reach PostGIS as SRID 4326.
-
-    pygeoapi labels geometries already transformed to the storage CRS with
-    ``urn:ogc:def:crs:OGC::CRS84``; pygeofilter takes the text after ``::`` as the SRID and
-    PostGIS fails on ``SRID=CRS84;POINT(...)`` (an HTTP 500 for every spatial filter). The
-    coordinates are (longitude, latitude), which is PostGIS's x/y order for SRID 4326.
-    """
-    for sub in _walk(node):
-        if isinstance(sub, pygeofilter.values.Geometry):
-            props = sub.geometry.setdefault("crs", {}).setdefault("properties", {})
-            if "CRS84" in str(props.get("name", "")).upper():
-                props["name"] = "urn:ogc:def:crs:EPSG::4326"
-
-
-def _walk(node):
-    yield node
-    try:
-        subs = node.get_sub_nodes()
-    except AttributeError:
-        return
-    for sub in subs or []:
-        yield from _walk(sub)

@@ -21,7 +21,9 @@ CREATE TABLE publish.situation_by_indicator (
     change_pct        double precision,
     value_status      text NOT NULL CHECK (value_status IN ('ok', 'protected', 'no_data')),
     geom              geometry(MultiPolygon, 4326) NOT NULL,
-    PRIMARY KEY (indicator, area_code)
+    -- unique, not the primary key: pygeoapi reflects the table with the layers' id (area_code)
+    -- as its key, and SQLAlchemy warns when that differs from a declared one
+    UNIQUE (indicator, area_code)
 );
 CREATE INDEX publish_situation_by_indicator_geom_idx
     ON publish.situation_by_indicator USING gist (geom);
