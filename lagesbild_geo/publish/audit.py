@@ -10,7 +10,10 @@ Run as the database owner (the truth is in schema ``lagesbild``). What the publi
   one that is *not* derived is added to the attacker's knowledge as an exact linear constraint
   on the truth (worst case), so a leak there shows as recovered or narrowed figures;
 * ``publish.observation_counts`` and ``publish.indicators``: checked to be what the
-  observations give (they carry no number of their own); a mismatch is reported.
+  observations give (they carry no number of their own); a mismatch is reported;
+* ``publish.situation_by_indicator`` (the per-indicator layers ``situation-<id>``): checked
+  to hold exactly the figures of ``publish.situation``, one row per area and indicator (it
+  carries no number of its own, so the situation's audit covers it); a mismatch is reported.
 
 The truth: ``lagesbild.approved_observation`` grouped into contributions (one actor's part of
 one cell), with the content that makes its record key (``publish._contribution_digest``),
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+from psycopg import sql
 from scipy.sparse import csr_array
 
 from lagesbild_geo.disclosure.published import BINS, Publication
@@ -143,6 +147,7 @@ def read_publication(conn: psycopg.Connection) -> Reading:
         sum_keys=sum_keys, constraints=lc, constraint_lo=l_lo, constraint_hi=l_hi,
     )  # fmt: skip
     _check_counts(conn, reading)
+    _check_situation_by_indicator(conn, reading)
     return reading
 
 
@@ -320,6 +325,35 @@ def _check_counts(conn, reading: Reading) -> None:
     ).fetchone()[0]
     if weeks:
         reading.mismatches.append(f"{weeks} indicator(s) whose weeks are not the published ones")
+
+
+def _check_situation_by_indicator(conn, reading: Reading) -> None:
+    """situation_by_indicator is the wide situation's figures, one row per area × indicator."""
+    indicators = [i for (i,) in conn.execute("SELECT id FROM lagesbild.indicator ORDER BY 1")]
+    expected = conn.execute("SELECT count(*) FROM publish.areas").fetchone()[0] * len(indicators)
+    rows = conn.execute("SELECT count(*) FROM publish.situation_by_indicator").fetchone()[0]
+    if rows != expected:
+        reading.mismatches.append(
+            f"situation_by_indicator has {rows} rows, not one per area and indicator ({expected})"
+        )
+    for indicator in indicators:
+        column = {
+            s: sql.Identifier(f"{indicator}_{s}")
+            for s in ("last4", "prev12_mean", "change_pct", "week")
+        }
+        differ = sql.SQL(
+            "SELECT l.area_code FROM publish.situation_by_indicator l"
+            " LEFT JOIN publish.situation s ON s.area_code = l.area_code"
+            " WHERE l.indicator = %s AND (s.area_code IS NULL"
+            " OR l.last4 IS DISTINCT FROM s.{last4}"
+            " OR l.prev12_mean IS DISTINCT FROM s.{prev12_mean}"
+            " OR l.change_pct IS DISTINCT FROM s.{change_pct}"
+            " OR l.reference_week IS DISTINCT FROM s.{week})"
+        ).format(**column)
+        for (area,) in conn.execute(differ, (indicator,)):
+            reading.mismatches.append(
+                f"situation_by_indicator {area}:{indicator} is not the situation's figures"
+            )
 
 
 def save_snapshot(reading: Reading, path: Path) -> Path:

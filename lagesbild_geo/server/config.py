@@ -47,6 +47,7 @@ from lagesbild_geo.db.connection import connect, database_url
 from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.server import (
     feature_schemas,
+    layers,
     openapi_extra,
     patches,
     provider,
@@ -62,17 +63,23 @@ QUERYABLES_NAME = "queryables.json"
 SCHEMAS_NAME = "feature-schemas.json"
 
 
-def build_config(template: dict, extents: publish.Extents) -> dict:
-    """The template with spatial and temporal extents from the data (CRS84), and every
-    collection linked to its feature schema (:mod:`.feature_schemas`: what GDAL types fields from)
-    and to the style files of its kind (``rel="stylesheet"``,
-    :func:`lagesbild_geo.styles.files.style_links`: a per-indicator layer by its prefix).
+def build_config(
+    template: dict,
+    extents: publish.Extents,
+    indicators: list[layers.IndicatorName] | tuple = (),
+) -> dict:
+    """The template with the per-indicator layers of ``indicators`` (:mod:`.layers`), spatial
+    and temporal extents from the data (CRS84), and every collection linked to its feature
+    schema (:mod:`.feature_schemas`: what GDAL types fields from) and to the style files of its
+    kind (``rel="stylesheet"``, :func:`lagesbild_geo.styles.files.style_links`: a
+    per-indicator layer by its prefix).
 
     The schema and style links use the server's URL as the template writes it
     (``${VAR:-default}``, which pygeoapi resolves when it reads the file, like ``server.url``
     itself).
     """
     config = json.loads(json.dumps(template, default=str))  # deep copy, anchors expanded
+    config["resources"] = layers.with_layers(config["resources"], list(indicators))
     server_url = str(config["server"]["url"])
     for name, resource in config["resources"].items():
         if resource.get("type") != "collection":
@@ -143,7 +150,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         columns = _queryables(conn, "publish")
         view_columns = _queryables(conn, "restricted")
         template = yaml.safe_load(settings.pygeoapi_config.read_text(encoding="utf-8"))
-        config = build_config(template, extents)
+        config = build_config(template, extents, read_indicators(conn))
         restricted = restricted_provider.restricted_collections(config)
         schemas = feature_schemas.build(conn, config, restricted)
 
@@ -164,6 +171,7 @@ def prepare(settings: Settings) -> dict[str, str]:
     )
     # the restricted layers' parameters are checked like the public ones (by collection name)
     columns.update({name: view_columns.get(view, []) for name, view in restricted.items()})
+    columns.update(_layer_queryables(config, columns))
     (data_dir / QUERYABLES_NAME).write_text(json.dumps(columns), encoding="utf-8")
     (data_dir / SCHEMAS_NAME).write_text(json.dumps(schemas, ensure_ascii=False), encoding="utf-8")
 
@@ -195,6 +203,25 @@ def prepare(settings: Settings) -> dict[str, str]:
     provider.forget_engines()
     patches.forget_pygeoapi_engines()
     return env
+
+
+def read_indicators(conn: psycopg.Connection) -> list[layers.IndicatorName]:
+    """The catalogue as published (``publish.indicators``, rebuilt by every refresh), by id:
+    the indicators that get a layer of each kind."""
+    rows = conn.execute(
+        "SELECT id, name_sv, name_en, unit FROM publish.indicators ORDER BY id"
+    ).fetchall()
+    return [layers.IndicatorName(*row) for row in rows]
+
+
+def _layer_queryables(config: dict, columns: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A per-indicator collection's columns are its table's (the check is by collection)."""
+    out = {}
+    for name, resource in config["resources"].items():
+        provider = (resource.get("providers") or [{}])[0]
+        if provider.get("fixed") and provider.get("table") in columns:
+            out[name] = columns[provider["table"]]
+    return out
 
 
 def _queryables(conn: psycopg.Connection, schema: str) -> dict[str, list[str]]:

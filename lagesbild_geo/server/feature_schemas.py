@@ -147,3 +147,20 @@ def links(server_url: str, collection: str) -> list[dict]:
         }
         for rel in ("describedBy", "describedby")
     ]
+
+
+def json_type(sql_type) -> dict:
+    """The JSON schema type pygeoapi gives a column (its queryables), from the SQLAlchemy
+    type of the reflected table (:meth:`.provider.PublishProvider.get_fields`)."""
+    name = type(sql_type).__name__.upper()
+    if name in ("DATE",):
+        return {"type": "string", "format": "date"}
+    if name in ("TIMESTAMP", "DATETIME"):
+        return {"type": "string", "format": "date-time"}
+    if name in ("BOOLEAN",):
+        return {"type": "boolean", "format": None}
+    if name in ("INTEGER", "BIGINT", "SMALLINT"):
+        return {"type": "integer", "format": None}
+    if name in ("DOUBLE_PRECISION", "FLOAT", "REAL", "NUMERIC", "DOUBLE"):
+        return {"type": "number", "format": None}
+    return {"type": "string", "format": None}

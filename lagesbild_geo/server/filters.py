@@ -41,7 +41,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _COMPARISONS = (
     ast.Equal, ast.NotEqual, ast.LessThan, ast.LessEqual, ast.GreaterThan, ast.GreaterEqual
 )  # fmt: skip
-#: The JSON schema types pygeoapi gives the columns (:func:`provider._json_type`), as kinds.
+#: The JSON schema types pygeoapi gives the columns (:func:`feature_schemas.json_type`), as kinds.
 _NUMERIC = frozenset({"number", "integer"})
 _TEMPORAL = frozenset({"date", "date-time"})
 
@@ -242,3 +242,29 @@ def _name(node) -> str:
     """The operator's name as CQL2 writes it (e.g. t_after), or the node's class."""
     op = getattr(node, "op", None)
     return str(getattr(op, "value", None) or type(node).__name__)
+
+
+def label_crs84_as_srid_4326(node) -> None:
+    """Make CQL2 geometries in CRS84 reach PostGIS as SRID 4326.
+
+    pygeoapi labels geometries already transformed to the storage CRS with
+    ``urn:ogc:def:crs:OGC::CRS84``; pygeofilter takes the text after ``::`` as the SRID and
+    PostGIS fails on ``SRID=CRS84;POINT(...)`` (an HTTP 500 for every spatial filter). The
+    coordinates are (longitude, latitude), which is PostGIS's x/y order for SRID 4326.
+    """
+    for sub in walk(node):
+        if isinstance(sub, values.Geometry):
+            props = sub.geometry.setdefault("crs", {}).setdefault("properties", {})
+            if "CRS84" in str(props.get("name", "")).upper():
+                props["name"] = "urn:ogc:def:crs:EPSG::4326"
+
+
+def walk(node):
+    """The node and every node below it (a pygeofilter AST)."""
+    yield node
+    try:
+        subs = node.get_sub_nodes()
+    except AttributeError:
+        return
+    for sub in subs or []:
+        yield from walk(sub)

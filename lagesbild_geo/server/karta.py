@@ -4,7 +4,8 @@ The page (``karta/``: HTML, one script, one style sheet) is served by the servic
 Leaflet from the service's own copy (``/static/vendor/leaflet/``, Debian's libjs-leaflet,
 :mod:`lagesbild_geo.server.webassets`), so it draws on a network that blocks CDNs and sends
 the visitor's browser nowhere else. It holds no data: the script reads
-``/collections/trends/items?indicator=X`` (the public layer, GeoJSON in CRS84) and
+``/collections/trends-X/items`` (indicator X's public trend layer, one feature per area,
+GeoJSON in CRS84: :mod:`lagesbild_geo.server.layers`) and
 ``/karta/config.json`` (this module: the catalogue's indicator names, the background tiles,
 the collection's path), so what it shows is exactly what every other client gets.
 
@@ -41,8 +42,8 @@ FILES = {
     "karta.css": "text/css; charset=utf-8",
 }
 CONFIG = "config.json"
-#: The public layer the page draws (``/collections/<TREND_COLLECTION>/items``).
-TREND_COLLECTION = "trends"
+#: The public layers the page draws, one per indicator (``{indicator}``: the one chosen).
+TREND_COLLECTION = "trends-{indicator}"
 
 
 @cache

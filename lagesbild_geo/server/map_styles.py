@@ -71,6 +71,32 @@ STYLES: dict[str, dict] = {
 }
 
 
+#: The per-indicator layers (lagesbild_geo/server/layers.py), by the prefix of their id: the
+#: classes of their stacked or wide layer, on their own field (``change_pct``, ``bin``,
+#: ``trend``); one indicator per layer, so the selector has one entry.
+BY_PREFIX: dict[str, dict] = {
+    "situation-": {
+        **{k: v for k, v in STYLES["situation"].items() if k != "property_suffix"},
+        "property": "change_pct",
+    },
+    "hotspots-": STYLES["hotspots"],
+    "trends-": STYLES["trends"],
+}
+
+
+def style_of(collection: str) -> dict | None:
+    """The map style of a collection: its own, or its kind's for a per-indicator layer.
+
+    >>> style_of("situation-skadegorelse")["property"], style_of("trends")["property"]
+    ('change_pct', 'trend')
+    """
+    if collection in STYLES:
+        return STYLES[collection]
+    return next((s for p, s in BY_PREFIX.items() if collection.startswith(p)), None)
+
+
 def styles_json() -> str:
     """The styles as the items template's script reads them (with the null class)."""
-    return json.dumps({"layers": STYLES, "no_value": NO_VALUE}, ensure_ascii=False)
+    return json.dumps(
+        {"layers": STYLES, "by_prefix": BY_PREFIX, "no_value": NO_VALUE}, ensure_ascii=False
+    )

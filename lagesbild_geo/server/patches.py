@@ -43,6 +43,12 @@ _ANSWERING_LOGGERS = (
 
 _installed = False
 
+#: OGC API Features Part 3's filter classes (see :func:`install`).
+FILTER_CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+)
+
 
 def check_version() -> bool:
     """True when the installed pygeoapi is the series the patches were written for; a warning
@@ -102,6 +108,14 @@ def install() -> None:
     # (PROCESS_KEY_PREFIX). For ``early-warning`` that raised KeyError (a 500, found by
     # schemathesis), and ``hotspots`` silently took the result collection's entry.
     pygeoapi.api.API.get_dataset_templates = _dataset_templates
+    # The conformance classes of OGC API Features Part 3 filtering that pygeoapi 0.24 serves
+    # (``filter``, ``filter-lang``, ``filter-crs`` on /items; CQL2 text and JSON through
+    # pygeofilter) but does not declare: QGIS 3.32+ sends a layer's filter to the server as
+    # CQL2 only when /conformance names both (qgis/QGIS#52775), and otherwise downloads every
+    # feature to filter it itself (docs/publishing.md, observations for analysts).
+    for conformance in FILTER_CONFORMANCE:
+        if conformance not in pygeoapi.api.itemtypes.CONFORMANCE_CLASSES_FEATURES:
+            pygeoapi.api.itemtypes.CONFORMANCE_CLASSES_FEATURES.append(conformance)
     # pygeoapi logs every exception it answers at ERROR with a traceback, a caller's wrong
     # filter as much as a crash; a 4xx is logged at INFO without one (lagesbild_geo.errors).
     for name in _ANSWERING_LOGGERS:

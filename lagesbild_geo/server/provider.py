@@ -37,13 +37,13 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pygeofilter.ast
-import pygeofilter.values
 import pyproj
 import shapely
 from pygeoapi.crs import CrsTransformSpec
 from pygeoapi.provider.base import (
     ProviderConnectionError,
     ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
     ProviderQueryError,
 )
 from pygeoapi.provider.sql import POOL_OPTION_DEFAULTS, PostgreSQLProvider
@@ -54,6 +54,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingE
 from lagesbild_geo.errors import InputError
 from lagesbild_geo.server import filters
 from lagesbild_geo.server.errors import database_unavailable
+from lagesbild_geo.server.feature_schemas import json_type
 from lagesbild_geo.server.geojson import AREA_GEOMETRIES
 from lagesbild_geo.server.patches import engine_of
 from lagesbild_geo.server.statements import Statements
@@ -70,6 +71,10 @@ AREA_CODE_COLUMN = {
     "situation": "area_code",
     "hotspots": "area_code",
     "trends": "area_code",
+    # the per-indicator layers (migration 0029; lagesbild_geo/server/layers.py)
+    "situation_by_indicator": "area_code",
+    "hotspots_by_area": "area_code",
+    "trends_by_area": "area_code",
     # the restricted views of exact data (schema restricted, migration 0025: publish.areas.geom
     # joined by area_code)
     "my_observations": "area_code",
@@ -187,6 +192,16 @@ class PublishProvider(PostgreSQLProvider):
                 raise database_unavailable(exc) from exc
             raise
         self._read_engine = _reader_engine(self)
+        #: column -> value every read of this collection is restricted to (a per-indicator
+        #: layer's ``indicator``: lagesbild_geo/server/layers.py), in its page, count and item
+        self.fixed: dict[str, str] = dict(provider_def.get("fixed") or {})
+        #: columns whose values the first page should carry (see :meth:`_sample_first`)
+        self.sample_first: tuple[str, ...] = tuple(provider_def.get("sample_first") or ())
+        if self.fixed or self.sample_first:
+            # the id (the area code) is unique within the fixed rows only, so the two-step
+            # page's join on it would meet every indicator's row of the area; and the sample
+            # order reads every row of the layer anyway (one per area)
+            self.one_step_pages = True
         self._definition = provider_def
         _PROVIDERS[id(provider_def)] = (provider_def, self)
 
@@ -200,7 +215,7 @@ class PublishProvider(PostgreSQLProvider):
             for column in self.table_model.__table__.columns:
                 if column.name == self.geom:
                     continue
-                self._fields[str(column.name)] = _json_type(column.type)
+                self._fields[str(column.name)] = json_type(column.type)
         return self._fields
 
     # -- queries ---------------------------------------------------------------------------
@@ -220,7 +235,7 @@ class PublishProvider(PostgreSQLProvider):
                 filters.check_filter(filterq, self.get_fields(), self.geom)
             except InputError as exc:
                 raise ProviderInvalidQueryError(user_msg=str(exc)) from exc
-            _label_crs84_as_srid_4326(filterq)
+            filters.label_crs84_as_srid_4326(filterq)
         try:
             has_geometry = self.geom in self.table_model.__table__.columns
             if args or (has_geometry and self.table not in AREA_CODE_COLUMN):
@@ -258,6 +273,7 @@ class PublishProvider(PostgreSQLProvider):
         """
         table = self.table_model.__table__
         where = [
+            *self._fixed_filters(),
             self._get_property_filters(list(properties)),
             self._get_cql_filters(filterq),
             self._get_bbox_filter(list(bbox)),
@@ -279,7 +295,7 @@ class PublishProvider(PostgreSQLProvider):
                     # (one statement less); a page without rows asks for it alone.
                     page = sql.page(
                         wanted, sortby, offset, limit, counted=self.count,
-                        one_step=self.one_step_pages,
+                        one_step=self.one_step_pages, first=self.sample_first,
                     )  # fmt: skip
                     rows = sql.run(conn, page).fetchall()
                     if self.count:
@@ -312,13 +328,35 @@ class PublishProvider(PostgreSQLProvider):
         response["numberReturned"] = len(rows)
         return response
 
+    def _fixed_filters(self) -> list:
+        return [self._columns[name] == value for name, value in self.fixed.items()]
+
     def get(self, identifier, crs_transform_spec: CrsTransformSpec | None = None, **kwargs):
+        if self.fixed:
+            feature = self._get_fixed(identifier)
+            self._transform([feature], crs_transform_spec)
+            return feature
         try:
             feature = super().get(identifier, crs_transform_spec=None, **kwargs)
         except DBAPIError as exc:
             raise self._translate(exc) from exc
         self._transform([feature], crs_transform_spec)
         return feature
+
+    def _get_fixed(self, identifier) -> dict:
+        """One feature of a layer with fixed rows (a per-indicator layer): the row of the id
+        among them (pygeoapi's ``get`` looks the id up in the whole table, where an area code
+        names one row per indicator). No ``prev``/``next``: pygeoapi links none then."""
+        area_key = AREA_CODE_COLUMN.get(self.table)
+        try:
+            found = self._query_rows(
+                area_key, limit=1, properties=[(self.id_field, str(identifier))]
+            )
+        except DBAPIError as exc:
+            raise self._translate(exc) from exc
+        if not found["features"]:
+            raise ProviderItemNotFoundError(f"No such item: {self.id_field}={identifier}.")
+        return found["features"][0]
 
     def _translate(self, exc: DBAPIError) -> Exception:
         if _is_connection_problem(exc):
@@ -364,7 +402,7 @@ class PublishProvider(PostgreSQLProvider):
         """400 for a CQL2 filter naming a property the collection does not have."""
         known = self._columns.keys()
         unknown = sorted(
-            {n.name for n in _walk(node) if isinstance(n, pygeofilter.ast.Attribute)} - known
+            {n.name for n in filters.walk(node) if isinstance(n, pygeofilter.ast.Attribute)} - known
         )
         if unknown:
             queryables = ", ".join(sorted(known - {self.geom}))
@@ -438,43 +476,3 @@ class PublishProvider(PostgreSQLProvider):
         func = _transformer(spec.source_crs_wkt, spec.target_crs_wkt, spec.always_xy)
         for feature in features:
             crs_transform_feature(feature, func)
-
-
-def _json_type(sql_type) -> dict:
-    name = type(sql_type).__name__.upper()
-    if name in ("DATE",):
-        return {"type": "string", "format": "date"}
-    if name in ("TIMESTAMP", "DATETIME"):
-        return {"type": "string", "format": "date-time"}
-    if name in ("BOOLEAN",):
-        return {"type": "boolean", "format": None}
-    if name in ("INTEGER", "BIGINT", "SMALLINT"):
-        return {"type": "integer", "format": None}
-    if name in ("DOUBLE_PRECISION", "FLOAT", "REAL", "NUMERIC", "DOUBLE"):
-        return {"type": "number", "format": None}
-    return {"type": "string", "format": None}
-
-
-def _label_crs84_as_srid_4326(node) -> None:
-    """Make CQL2 geometries in CRS84 reach PostGIS as SRID 4326.
-
-    pygeoapi labels geometries already transformed to the storage CRS with
-    ``urn:ogc:def:crs:OGC::CRS84``; pygeofilter takes the text after ``::`` as the SRID and
-    PostGIS fails on ``SRID=CRS84;POINT(...)`` (an HTTP 500 for every spatial filter). The
-    coordinates are (longitude, latitude), which is PostGIS's x/y order for SRID 4326.
-    """
-    for sub in _walk(node):
-        if isinstance(sub, pygeofilter.values.Geometry):
-            props = sub.geometry.setdefault("crs", {}).setdefault("properties", {})
-            if "CRS84" in str(props.get("name", "")).upper():
-                props["name"] = "urn:ogc:def:crs:EPSG::4326"
-
-
-def _walk(node):
-    yield node
-    try:
-        subs = node.get_sub_nodes()
-    except AttributeError:
-        return
-    for sub in subs or []:
-        yield from _walk(sub)

@@ -88,6 +88,7 @@ class Statements:
         limit: int,
         counted: bool,
         one_step: bool = False,
+        first: tuple[str, ...] = (),
     ) -> str:
         """One page in two steps: the page's ids in the requested order (answered from an
         index alone when one holds the filtered and sorted columns, e.g. ``(indicator, id)
@@ -106,8 +107,22 @@ class Statements:
         window count over the same scan instead of a second one. (Ordering by the columns the
         id is made of instead, with a separate count, was not faster: 144-178 ms against
         104-117 ms a statement for 12,500 of an actor's cells in bench/serve.py's database.)
+
+        ``first``: columns whose values the first page should carry when no ``sortby`` is
+        asked for: the rows with the fewest of them null come first (``num_nulls``), then the
+        id. QGIS 3.22's own OAPIF provider types every field from the first page it reads
+        (``items?limit=10``, through OGR's GeoJSON driver): a field null on all of those ten is
+        a String for the whole layer (qgsoapifitemsrequest.cpp, release-3_22; measured in
+        tests/server/test_field_types.py). Used by the per-indicator layers (one row per area,
+        a few hundred to a few thousand rows a layer, read in one step and sorted anyway).
         """
         order = [(s["property"], "ASC" if s["order"] == "+" else "DESC") for s in sortby]
+        lead = ""
+        if not order and first and one_step:  # (a two-step page orders in its subquery)
+            for name in first:
+                if name not in self.table.columns:
+                    raise ProviderInvalidQueryError(user_msg=f"Unknown property: {name}")
+            lead = f"num_nulls({', '.join(f't.{self.quote(n)}' for n in first)}), "
         if all(name != self.id_field for name, _ in order):
             order.append((self.id_field, "ASC"))
         # Nulls last either way: PostgreSQL puts them first in a descending order, so
@@ -124,7 +139,7 @@ class Statements:
         key, table = q(self.id_field), self._name(self.table.name)
         self.params["lagesbild_offset"], self.params["lagesbild_limit"] = int(offset), int(limit)
         columns = ", ".join(f"t.{q(name)}" for name in wanted)
-        sort = ", ".join(f"t.{q(name)} {way}" for name, way in order)
+        sort = lead + ", ".join(f"t.{q(name)} {way}" for name, way in order)
         if one_step:
             if counted:
                 columns = f"count(*) OVER (), {columns}"

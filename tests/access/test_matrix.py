@@ -166,7 +166,12 @@ def server(pg_server, tmp_path_factory):
 
 # -- the endpoints -------------------------------------------------------------------------------
 
-PUBLIC_COLLECTIONS = ("areas", "indicators", "observations", "situation", "hotspots", "trends")
+#: The stacked layers and one per-indicator layer of each kind (lagesbild_geo/server/layers.py;
+#: every one of them is tried, more cheaply, by test_every_per_indicator_layer_is_public).
+PER_INDICATOR = ("situation-skadegorelse", "hotspots-skadegorelse", "trends-skadegorelse")
+PUBLIC_COLLECTIONS = (
+    "areas", "indicators", "observations", "situation", "hotspots", "trends", *PER_INDICATOR,
+)  # fmt: skip
 RESTRICTED_COLLECTIONS = ("my-observations", "my-deliveries", "exact-observations")
 BAD_CSV = b"not;a;delivery\n1;2;3\n"
 HOT = {"indicator": "skadegorelse", "permutations": 0}
@@ -190,6 +195,7 @@ def endpoints() -> list[tuple[str, str, dict]]:
         ("GET", "/collections/areas/items/1101", {}),
         ("GET", "/collections/indicators/items/anlagd_brand", {}),
         ("GET", "/collections/situation/items/1101", {}),
+        *(("GET", f"/collections/{name}/items/1101", {}) for name in PER_INDICATOR),
         ("GET", "/collections/my-observations/items/{a_item}", {}),
         ("GET", "/collections/my-observations/items/{b_item}", {}),
         ("GET", "/collections/my-deliveries/items/{a_pending}", {}),
@@ -285,6 +291,15 @@ GET    /collections/hotspots/items?limit=2            200  200  200  200  200  2
 GET    /collections/trends                            200  200  200  200  200  200  401  401  401
 GET    /collections/trends/queryables                 200  200  200  200  200  200  401  401  401
 GET    /collections/trends/items?limit=2              200  200  200  200  200  200  401  401  401
+GET    /collections/situation-skadegorelse            200  200  200  200  200  200  401  401  401
+GET    /collections/situation-skadegorelse/queryables 200  200  200  200  200  200  401  401  401
+GET    /collections/situation-skadegorelse/items?limit=2 200  200  200  200  200  200  401  401  401
+GET    /collections/hotspots-skadegorelse             200  200  200  200  200  200  401  401  401
+GET    /collections/hotspots-skadegorelse/queryables  200  200  200  200  200  200  401  401  401
+GET    /collections/hotspots-skadegorelse/items?limit=2 200  200  200  200  200  200  401  401  401
+GET    /collections/trends-skadegorelse               200  200  200  200  200  200  401  401  401
+GET    /collections/trends-skadegorelse/queryables    200  200  200  200  200  200  401  401  401
+GET    /collections/trends-skadegorelse/items?limit=2 200  200  200  200  200  200  401  401  401
 GET    /collections/my-observations                   200  200  200  200  200  200  401  401  401
 GET    /collections/my-observations/queryables        200  200  200  200  200  200  401  401  401
 GET    /collections/my-observations/items?limit=2     401  200  200  403  403  403  401  401  401
@@ -297,6 +312,9 @@ GET    /collections/exact-observations/items?limit=2  401  403  403  403  200  4
 GET    /collections/areas/items/1101                  200  200  200  200  200  200  401  401  401
 GET    /collections/indicators/items/anlagd_brand     200  200  200  200  200  200  401  401  401
 GET    /collections/situation/items/1101              200  200  200  200  200  200  401  401  401
+GET    /collections/situation-skadegorelse/items/1101 200  200  200  200  200  200  401  401  401
+GET    /collections/hotspots-skadegorelse/items/1101  200  200  200  200  200  200  401  401  401
+GET    /collections/trends-skadegorelse/items/1101    200  200  200  200  200  200  401  401  401
 GET    /collections/my-observations/items/{a_item}    401  200  404  403  403  403  401  401  401
 GET    /collections/my-observations/items/{b_item}    401  404  200  403  403  403  401  401  401
 GET    /collections/my-deliveries/items/{a_pending}   401  200  404  403  403  403  401  401  401
@@ -420,6 +438,27 @@ def test_every_endpoint_for_every_audience(server):
     assert not problems, "\n".join(problems)
     cells = sum(c != "-" for row in expected_table().values() for c in row.values())
     print(f"{cells} cells")
+
+
+def test_every_per_indicator_layer_is_public(server):
+    """Every per-indicator layer (3 × the catalogue's indicators), cheaply: a page for the
+    public, for an actor and for a forged token (401), without a leak; the matrix above tries
+    one of each kind for every audience."""
+    with psycopg.connect(server["db"]) as conn:
+        indicators = [i for (i,) in conn.execute("SELECT id FROM lagesbild.indicator ORDER BY 1")]
+    assert len(indicators) == 32
+    problems = []
+    for kind in ("situation", "hotspots", "trends"):
+        for indicator in indicators:
+            template = f"/collections/{kind}-{indicator}/items?limit=2"
+            for audience, want in (("public", 200), ("actor_b", 200), ("forged", 401)):
+                r = call(server, "GET", template, {}, audience)
+                if r.status_code != want:
+                    problems.append(f"{template} [{audience}]: {r.status_code}, expected {want}")
+                found = leaks(audience, r.text, r.url)
+                if found:
+                    problems.append(f"{template} [{audience}]: shows {found}")
+    assert not problems, "\n".join(problems)
 
 
 # -- the same endpoints, spelt otherwise ----------------------------------------------------------

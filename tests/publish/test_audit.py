@@ -120,3 +120,16 @@ def test_the_demo_publication_audits_clean(demo_db_url):
         counts = result.counts()
         assert all(counts[k]["recovered"] == counts[k]["narrowed"] == 0 for k in audit.KINDS)
         assert result.failures() == 0
+
+
+def test_the_per_indicator_situation_not_the_wide_ones_is_reported(published):
+    """situation-<id>'s table (migration 0029) must hold the wide situation's figures."""
+    conn, _ = published
+    conn.execute(
+        "UPDATE publish.situation_by_indicator SET last4 = last4 + 1"
+        " WHERE area_code = '1101' AND indicator = 'ran'"
+    )
+    mismatches = reader.read_publication(conn).mismatches
+    assert mismatches == ["situation_by_indicator 1101:ran is not the situation's figures"]
+    conn.execute("DELETE FROM publish.situation_by_indicator WHERE area_code = '1101'")
+    assert any("one per area and indicator" in m for m in reader.read_publication(conn).mismatches)

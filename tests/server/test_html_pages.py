@@ -234,6 +234,34 @@ def test_situation_is_coloured_by_the_change_of_the_chosen_indicator(server, pag
         assert Counter(_drawn(page)) == expected(indicator), indicator
 
 
+@pytest.mark.parametrize("kind", ["situation", "hotspots", "trends"])
+def test_per_indicator_layers_are_coloured_by_their_kinds_style(server, page, kind):
+    """situation-<id>, hotspots-<id>, trends-<id>: each area's fill is its class in the style
+    of its kind (map_styles.BY_PREFIX), with the legend."""
+    from collections import Counter
+
+    import requests
+
+    from lagesbild_geo.server.map_styles import NO_VALUE, style_of
+
+    collection = f"{kind}-{INDICATOR}"
+    style = style_of(collection)
+    url = f"{server['url']}/collections/{collection}/items"
+    features = requests.get(url, params={"f": "json", "limit": 1000}, timeout=30).json()
+    values = [f["properties"][style["property"]] for f in features["features"]]
+    if style["kind"] == "steps":
+        expected = Counter(_step_colour(style, NO_VALUE, v) for v in values)
+    else:
+        colour = {c["value"]: c["color"] for c in style["classes"]}
+        expected = Counter(colour.get(v, NO_VALUE["color"]) for v in values)
+    page.goto(f"{url}?f=html&limit=1000")
+    drawn = _drawn(page)
+    assert Counter(drawn) == expected and "#3388ff" not in drawn
+    assert len(set(drawn)) >= 2, drawn[:5]
+    legend = _legend(page)
+    assert {c["sv"] for c in style["classes"]} <= set(legend)
+
+
 def test_observations_are_graduated_by_value(server, page):
     page.goto(f"{server['url']}/collections/observations/items?f=html&limit=100")
     fills = _drawn(page)

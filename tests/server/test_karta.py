@@ -84,7 +84,8 @@ def test_the_configuration_names_the_catalogue_and_the_tiles():
     catalogue = load_catalogue().indicators
     assert [i["id"] for i in config["indicators"]] == list(catalogue)
     assert {i["name_sv"] for i in config["indicators"]} >= {"Skadegörelse", "Anlagd brand"}
-    assert config["tiles"] is None and config["collection"] == "../collections/trends/items"
+    assert config["tiles"] is None
+    assert config["collection"] == "../collections/trends-{indicator}/items"
 
     settings = Settings(
         map_tiles_url="https://{s}.tiles.example.se/topo/{z}/{x}/{y}.png",
@@ -284,7 +285,7 @@ def test_the_map_draws_the_chosen_indicators_trend(server, browser):
     fills = _fills(page)
     assert len(fills) == 60 and fills.count(INCREASING) == 0 and fills.count(DECREASING) == 5
     assert page.locator("#legend-rows li").first.inner_text() == "Ökande / increasing (0)"
-    assert any("indicator=anlagd_brand" in u for u in page.seen)
+    assert any("/collections/trends-anlagd_brand/items" in u for u in page.seen)
 
     # an indicator with no run says so, and draws nothing
     page.get_by_label("Indikator").select_option(label="Rån")

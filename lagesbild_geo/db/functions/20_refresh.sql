@@ -467,6 +467,25 @@ BEGIN
     )
     SELECT * FROM valued;
 
+    -- The same figures one row per area and indicator (migration 0029): the per-indicator
+    -- layers situation-<id>. value_status: 'protected' when either figure is hidden by
+    -- protection (a share whose protected denominators add up to 0), else 'no_data' when either
+    -- period has no delivered week, else 'ok' (change_pct may still be NULL there: a change
+    -- from a weekly mean of 0 has no percentage).
+    DELETE FROM publish.situation_by_indicator;
+    INSERT INTO publish.situation_by_indicator (area_code, area_name, population, indicator,
+        indicator_name_sv, indicator_name_en, unit, reference_week, last4, prev12_mean,
+        change_pct, value_status, geom)
+    SELECT a.code, a.name, a.population, l.indicator, i.name_sv, i.name_en, l.unit,
+           to_char(l.ref, 'IYYY-"W"IW'), l.last4, l.prev12_mean, l.change_pct,
+           CASE WHEN l.protected4 OR l.protected12 THEN 'protected'
+                WHEN l.w4 = 0 OR l.w12 = 0 THEN 'no_data'
+                ELSE 'ok' END,
+           a.geom
+    FROM situation_long l
+    JOIN publish.areas a ON a.code = l.area_code
+    JOIN lagesbild.indicator i ON i.id = l.indicator;
+
     sel := '';
     cols := '';
     FOR ind IN SELECT id FROM lagesbild.indicator ORDER BY id LOOP

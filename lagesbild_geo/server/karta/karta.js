@@ -1,6 +1,6 @@
-// The trend map (/karta): one indicator's trend per area from the public trends layer.
+// The trend map (/karta): one indicator's trend per area from its public trend layer.
 // Everything comes from this service: config.json (indicators, tiles) and
-// ../collections/trends/items (GeoJSON, CRS84). Text from the data is set with textContent
+// ../collections/trends-<indicator>/items (GeoJSON, CRS84, one feature per area). Text from the data is set with textContent
 // only, never as HTML. See lagesbild_geo/server/karta.py.
 "use strict";
 
@@ -63,7 +63,8 @@
     problem.hidden = true;
     let features;
     try {
-      features = await readAll(config.collection, indicator);
+      // the areas with a computed trend (the layer has every area; trend null elsewhere)
+      features = (await readAll(config.collection, indicator)).filter((f) => f.properties.trend);
     } catch (error) {
       if (ticket === shown) fail(error);
       return;
@@ -81,11 +82,12 @@
     document.body.dataset.features = String(features.length);
   }
 
-  // Every page of the layer for one indicator. The `next` link names the server's public
-  // URL; only its query is used, so the page's own origin is asked (a proxy may differ).
+  // Every page of the indicator's layer (`collection` names it with {indicator}). The `next`
+  // link names the server's public URL; only its query is used, so the page's own origin is
+  // asked (a proxy may differ).
   async function readAll(collection, indicator) {
-    const base = new URL(collection, window.location.href);
-    let query = new URLSearchParams({ f: "json", indicator, limit: String(PAGE) }).toString();
+    const base = new URL(collection.replace("{indicator}", indicator), window.location.href);
+    let query = new URLSearchParams({ f: "json", limit: String(PAGE) }).toString();
     const features = [];
     for (let guard = 0; query !== null && guard < 100; guard++) {
       const response = await fetch(`${base.pathname}?${query}`, {
