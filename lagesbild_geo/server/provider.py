@@ -155,9 +155,6 @@ def _parse_instant(text: str) -> date:
 class PublishProvider(PostgreSQLProvider):
     """pygeoapi's PostgreSQL provider with the corrections described in the module docstring."""
 
-    #: pages in one statement (:meth:`.Statements.page`): for views without an indexed id
-    one_step_pages = False
-
     def __new__(cls, provider_def: dict):
         # pygeoapi builds a provider for every request (twice for some), ~0.3 ms each: the
         # CRS parsed, the fields mapped, the engines looked up. Their definitions are the
@@ -277,10 +274,7 @@ class PublishProvider(PostgreSQLProvider):
                         return response
                     # The count rides along as the first column of every row of the page
                     # (one statement less); a page without rows asks for it alone.
-                    page = sql.page(
-                        wanted, sortby, offset, limit, counted=self.count,
-                        one_step=self.one_step_pages,
-                    )  # fmt: skip
+                    page = sql.page(wanted, sortby, offset, limit, counted=self.count)
                     rows = sql.run(conn, page).fetchall()
                     if self.count:
                         response["numberMatched"] = (
