@@ -93,9 +93,7 @@ class Statements:
             )
         return f"SELECT count(*) FROM {self._name(self.table.name)} WHERE {self.where}"
 
-    def page(
-        self, wanted: list[str], sortby, offset: int, limit: int, counted: bool
-    ) -> str:
+    def page(self, wanted: list[str], sortby, offset: int, limit: int, counted: bool) -> str:
         """One page in two steps: the page's ids in the requested order (answered from an
         index alone when one holds the filtered and sorted columns, e.g. ``(indicator, id)
         INCLUDE (week_start, week_end, value)``), then those rows. Asked in one step,
