@@ -68,7 +68,7 @@ READ_ACTION = "layer.read"
 #: wal_writer_delay) can be lost, while their callers had the answers; nothing else is (the
 #: database stays consistent, every write of data -- deliveries, reviews, keys, imports --
 #: and its log row keep the synchronous commit). docs/access.md says so.
-READ_COMMIT = "SET LOCAL synchronous_commit = off"
+READ_SETTINGS = {"synchronous_commit": "off"}
 
 
 def restricted_collections(config: dict) -> dict[str, str]:
@@ -239,9 +239,8 @@ class RestrictedProvider(PublishProvider):
             with _transaction_engine(self).connect() as conn, conn.begin():
                 # the engine is postgresql+psycopg: the driver's connection is psycopg's
                 driver = cast(psycopg.Connection, conn.connection.driver_connection)
-                session.enter(driver, caller, self.role)
                 # the transaction writes only the access log's row (READ_ACTION)
-                driver.execute(READ_COMMIT)
+                session.enter(driver, caller, self.role, READ_SETTINGS)
                 token = _TRANSACTION.set(conn)
                 try:
                     yield driver
