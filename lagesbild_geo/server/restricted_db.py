@@ -98,7 +98,9 @@ def plain() -> Iterator[psycopg.Connection]:
         try:
             yield conn
         finally:
-            conn.autocommit = False
+            # a connection that broke is dropped when given back, whatever this says
+            with contextlib.suppress(psycopg.Error):
+                conn.autocommit = False
 
 
 @contextlib.contextmanager
