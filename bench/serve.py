@@ -149,6 +149,7 @@ def bench_database(rebuild: bool) -> tuple[str, str]:
     from psycopg import sql
 
     from lagesbild_geo.db.connection import migrate
+    from lagesbild_geo.publish import publication
 
     server = owner_url()
     url = psycopg.conninfo.make_conninfo(server, dbname=DB_NAME)
@@ -163,7 +164,8 @@ def bench_database(rebuild: bool) -> tuple[str, str]:
             if found == marker:
                 print(f"Using the existing database {DB_NAME} ({marker}).", flush=True)
                 with psycopg.connect(url) as conn:
-                    migrate(conn)  # a database built before a newer migration
+                    if migrate(conn):  # a database built before a newer migration
+                        publication.vacuum(conn)  # e.g. 0028's own cells, just written
                     refresh_if_emptied(conn)
                 return url, reader_url(url)
         except psycopg.Error:
@@ -191,10 +193,7 @@ def refresh_if_emptied(conn) -> None:
     t0 = time.perf_counter()
     conn.execute("SET work_mem = '256MB'")
     version = publication.refresh(conn, K)
-    conn.commit()
-    conn.autocommit = True
-    conn.execute("ANALYZE publish.observations, restricted.exact_cells")
-    conn.autocommit = False
+    publication.vacuum(conn)
     print(f"  publish.refresh after a migration: version {version} "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)  # fmt: skip
 
@@ -304,8 +303,8 @@ def build(url: str) -> None:
         version = publication.refresh(conn, K)
         conn.commit()
         (n_pub,) = conn.execute("SELECT count(*) FROM publish.observations").fetchone()
+        publication.vacuum(conn)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE publish.observations, restricted.exact_cells")
         conn.execute("ANALYZE lagesbild.observation, lagesbild.delivery")
     print(
         f"  publish.refresh: version {version}, {n_pub:,} features in publish.observations "
@@ -688,6 +687,7 @@ def load(
 
 
 def main() -> None:
+    global DB_NAME
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1600)
     parser.add_argument("--warmup", type=int, default=160)
@@ -696,7 +696,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5480)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per workload")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the database")
+    parser.add_argument("--database", default=DB_NAME, help="the benchmark database's name")
     args = parser.parse_args()
+    DB_NAME = args.database  # e.g. a copy of it (CREATE DATABASE ... TEMPLATE ...)
 
     started = time.perf_counter()
     out = REPO / "bench" / "out" / "serve"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import re
 import secrets
@@ -184,10 +185,11 @@ def verify(conn: psycopg.Connection, plain: str) -> Identity:
 
     ``conn`` may be the server's login role: it needs only EXECUTE on
     ``lagesbild.authenticate_key``. The check runs in a transaction of its own (a savepoint
-    inside an open one), which also records the key's last use (at most once a minute).
+    inside an open one; on a connection in autocommit, as the server's, the one statement),
+    which also records the key's last use (at most once a minute).
     """
     key_id, digest = parse(plain)
-    with conn.transaction():
+    with contextlib.nullcontext() if conn.autocommit else conn.transaction():
         status, role, actor_id, owner = one(
             conn,
             "SELECT status, role, actor_id, owner FROM lagesbild.authenticate_key(%s, %s)",

@@ -29,6 +29,7 @@ def publish_refresh(ctx) -> None:
     settings = settings_of(ctx)
     with connect(ctx) as conn:
         version = publish.refresh(conn, settings.k, d=settings.ckm_d, v=settings.ckm_v)
+        publish.vacuum(conn)
         state = publish.read_state(conn)
     week = iso_week(state.reference_week) if state.reference_week else "no approved data yet"
     click.echo(

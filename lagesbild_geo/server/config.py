@@ -143,6 +143,7 @@ def prepare(settings: Settings) -> dict[str, str]:
             state.version == 0
         ):
             publish.refresh(conn, settings.k, d=wanted_d, v=wanted_v)
+            publish.vacuum(conn)
         public_url = logins.login_url(settings, "reader", conn)
         server_url = logins.login_url(settings, "server", conn)
         jobs_url = logins.login_url(settings, "jobs", conn)

@@ -160,7 +160,7 @@ def _parse_instant(text: str) -> date:
 class PublishProvider(PostgreSQLProvider):
     """pygeoapi's PostgreSQL provider with the corrections described in the module docstring."""
 
-    #: pages in one statement (:meth:`.Statements.page`): for views without an indexed id
+    #: pages read in one statement (:meth:`.Statements.page`); the per-indicator layers' are
     one_step_pages = False
 
     def __new__(cls, provider_def: dict):

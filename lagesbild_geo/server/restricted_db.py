@@ -74,13 +74,10 @@ def _give_back(conn: psycopg.Connection) -> None:
 
 
 @contextlib.contextmanager
-def plain() -> Iterator[psycopg.Connection]:
-    """A connection as the login role itself, no caller's role: only for what that role may
-    do alone (``lagesbild.authenticate_key``)."""
+def _pooled() -> Iterator[psycopg.Connection]:
     conn = _take()
     try:
-        with conn.transaction():
-            yield conn
+        yield conn
     except psycopg.OperationalError as exc:
         conn.close()
         if connection_lost(exc):
@@ -91,9 +88,25 @@ def plain() -> Iterator[psycopg.Connection]:
 
 
 @contextlib.contextmanager
+def plain() -> Iterator[psycopg.Connection]:
+    """A connection as the login role itself, no caller's role: only for what that role may
+    do alone (``lagesbild.authenticate_key``, ``lagesbild.actor_exists``), in autocommit: each
+    check is one statement and its own transaction (the key check, a savepoint inside a
+    transaction here before, sent five statements on every request with a key)."""
+    with _pooled() as conn:
+        conn.autocommit = True
+        try:
+            yield conn
+        finally:
+            # a connection that broke is dropped when given back, whatever this says
+            with contextlib.suppress(psycopg.Error):
+                conn.autocommit = False
+
+
+@contextlib.contextmanager
 def connection(identity: Identity, role: str) -> Iterator[psycopg.Connection]:
     """A connection in a transaction as ``identity`` acting in ``role`` (committed when the
     block ends normally, rolled back when it raises)."""
-    with plain() as conn:
+    with _pooled() as conn, conn.transaction():
         session.enter(conn, identity, role)
         yield conn

@@ -14,13 +14,26 @@ from sqlalchemy.sql.visitors import iterate
 
 from lagesbild_geo.server.patches import engine_of
 
-#: Published tables with a table of counts by their properties of few values
-#: (sql/0012_publish_observation_counts.sql), and those properties: numberMatched is summed
-#: from it when every column a filter names is one of them.
+#: Tables and views with a table of counts by their properties of few values, and those
+#: properties: numberMatched is summed from it when every column a filter names is one of
+#: them. The public observations (migration 0012: 14,163 rows for 2.7 M features, the
+#: benchmark's count ~5 ms -> ~1 ms); an actor's own cells and the analyst's exact ones
+#: (migration 0028, views under the row-level security of the tables beneath, so an actor
+#: sums its own counts only: ~300 rows of 20,090 for the benchmark's request, 0.8 ms, where
+#: counting its 12,521 matching cells took ~20 ms in a window and the analyst's ~13 ms).
 COUNT_TABLES = {
     "observations": ("observation_counts", frozenset((
         "iso_week", "week_start", "week_end", "indicator", "indicator_name_sv",
         "indicator_name_en", "unit", "actor_kind", "value", "value_status", "has_breakdown",
+    ))),
+    "my_observations": ("my_observation_counts", frozenset((
+        "actor_id", "delivery_id", "delivery_status", "indicator", "indicator_name_sv",
+        "indicator_name_en", "unit", "iso_week", "week_start", "week_end", "value",
+        "has_breakdown",
+    ))),
+    "exact_observations": ("exact_observation_counts", frozenset((
+        "indicator", "indicator_name_sv", "indicator_name_en", "unit", "iso_week",
+        "week_start", "week_end", "actor_kind", "value", "n_actors", "has_breakdown",
     ))),
 }  # fmt: skip
 
@@ -97,16 +110,14 @@ class Statements:
         ~19,000 rows and 9-15 ms for the benchmark's request (bench/serve.py), against
         ~1.7 ms in two. The id breaks ties (pygeoapi's order without ``sortby`` is the id),
         so pages of a sort by another property never overlap. The id field of every
-        published collection is its table's primary key (pygeoapi-config.yml), so the join
-        finds each row once. ``counted``: numberMatched (:meth:`count`) as the first column.
+        collection is its table's primary key, or a stored column that is its view's key
+        (``restricted.my_observations``: migration 0028), so the join finds each row once.
+        ``counted``: numberMatched (:meth:`count`) as the first column.
 
-        ``one_step``: for a view whose id is computed (``restricted.my_observations``), where
-        the join on the id found no index and computed every id of the view to match 100
-        (1.2 s per page on 1.3 M cells of one actor): the page is read at once (PostgreSQL
-        computes the costly columns only for the rows it returns) and numberMatched is a
-        window count over the same scan instead of a second one. (Ordering by the columns the
-        id is made of instead, with a separate count, was not faster: 144-178 ms against
-        104-117 ms a statement for 12,500 of an actor's cells in bench/serve.py's database.)
+        ``one_step``: for a layer whose id is unique only within its fixed rows (a
+        per-indicator layer: the area code), where the join on the id would meet every
+        indicator's row of the area: the page is read at once and numberMatched is a window
+        count over the same scan.
 
         ``first``: columns whose values the first page should carry when no ``sortby`` is
         asked for: the rows with the fewest of them null come first (``num_nulls``), then the

@@ -32,6 +32,11 @@ DEFINER_CALLERS = {
     },
     "lagesbild.flag_double_reports(bigint)": {"lagesbild_actor"},
     "lagesbild.delivery_in_writing()": {"lagesbild_actor"},
+    # the own cells (db/functions/26_own_cells.sql): the triggers' functions, no one's to
+    # call; the check of a full refresh, the publisher's
+    "restricted._own_cells_of_new_deliveries()": set(),
+    "restricted._own_cells_of_new_cells()": set(),
+    "restricted.sync_own_cells(boolean)": {"lagesbild_publisher"},
 }  # fmt: skip
 
 
@@ -96,6 +101,9 @@ def _calls(name: str) -> str:
         "lagesbild.log_access(text,text,text,jsonb)": "('x', 'y', 'z', '{}'::jsonb)",
         "lagesbild.flag_double_reports(bigint)": "(1)",
         "lagesbild.delivery_in_writing()": "()",
+        "restricted._own_cells_of_new_deliveries()": "()",
+        "restricted._own_cells_of_new_cells()": "()",
+        "restricted.sync_own_cells(boolean)": "(true)",
     }[name]
     return f"SELECT {name.split('(')[0]}{arguments}"
 
@@ -121,6 +129,12 @@ RESTRICTED = (
     "SELECT count(*) FROM restricted.my_observations",
     "SELECT count(*) FROM restricted.my_deliveries",
     "SELECT count(*) FROM restricted.exact_observations",
+    "SELECT count(*) FROM restricted.own_cells",
+    "SELECT count(*) FROM restricted.own_cell_counts",
+    "SELECT count(*) FROM restricted.my_observation_counts",
+    "SELECT count(*) FROM restricted.exact_cells",
+    "SELECT count(*) FROM restricted.exact_cell_counts",
+    "SELECT count(*) FROM restricted.exact_observation_counts",
 )
 
 
@@ -212,14 +226,26 @@ def test_an_actor_transaction_cannot_reach_b_through_views_or_functions(logins):
     with psycopg.connect(dsns["server"]) as server:
         with server.transaction(force_rollback=True):
             session.enter(server, a, "actor")
-            for view in ("my_observations", "my_deliveries"):
+            for view in ("my_observations", "my_deliveries", "my_observation_counts",
+                         "own_cells", "own_cell_counts"):  # fmt: skip
                 rows = server.execute(
                     sql.SQL("SELECT DISTINCT actor_id FROM restricted.{}").format(
                         sql.Identifier(view)
                     )
                 ).fetchall()
                 assert rows == [(ACTOR_A,)], view
-            assert _refused(server, "SELECT count(*) FROM restricted.exact_observations")
+            for view in ("exact_observations", "exact_cells", "exact_cell_counts",
+                         "exact_observation_counts"):  # fmt: skip
+                assert _refused(server, f"SELECT count(*) FROM restricted.{view}"), view
+            # the own cells are written by the triggers only, not by the actor
+            assert _refused(
+                server,
+                "INSERT INTO restricted.own_cells (actor_id, id, delivery_id, area_code,"
+                " week_start, indicator, numerator) VALUES (%s, 'x', 1, 'x', '2026-01-05',"
+                " 'ran', 1)",
+                (ACTOR_A,),
+            )
+            assert _refused(server, "SELECT restricted.sync_own_cells(false)")
         with server.transaction(force_rollback=True):
             session.enter(server, a, "actor")
             assert _refused(server, "SELECT lagesbild.flag_double_reports(%s)", (b_delivery,))

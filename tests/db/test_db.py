@@ -10,7 +10,7 @@ from lagesbild_geo.db.connection import function_files, migrate, migration_files
 from lagesbild_geo.store.catalogue import sync_catalogue
 
 #: The project's own schemas; every function in them is defined in db/functions/.
-SCHEMAS = ("lagesbild", "publish")
+SCHEMAS = ("lagesbild", "publish", "restricted")
 
 
 def test_migrations_are_recorded_and_rerun_is_a_no_op(pg_conn):
