@@ -36,6 +36,7 @@ import logging
 from datetime import date, datetime, timedelta
 
 import numpy as np
+import orjson
 import pygeofilter.ast
 import pygeofilter.values
 import pyproj
@@ -57,7 +58,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingE
 from lagesbild_geo.errors import InputError
 from lagesbild_geo.server import filters
 from lagesbild_geo.server.errors import database_unavailable
-from lagesbild_geo.server.geojson import AREA_GEOMETRIES
+from lagesbild_geo.server.geojson import AREA_GEOMETRIES, GeoJSONGeometry
 from lagesbild_geo.server.parsing import cached_get_srid
 from lagesbild_geo.server.patches import engine_of
 from lagesbild_geo.server.statements import Statements
@@ -455,8 +456,22 @@ class PublishProvider(PostgreSQLProvider):
         from pygeoapi.crs import crs_transform_feature
 
         func = _transformer(spec.source_crs_wkt, spec.target_crs_wkt, spec.always_xy)
+        key = (spec.source_crs_wkt, spec.target_crs_wkt, spec.always_xy)
         for feature in features:
-            crs_transform_feature(feature, func)
+            shape = feature.get("geometry")
+            if not isinstance(shape, GeoJSONGeometry):
+                crs_transform_feature(feature, func)
+                continue
+            # an area's shape (AREA_GEOMETRIES), shared by every row of that area: transformed
+            # once per area, CRS and publication version, and written as its JSON text
+            done = shape.transformed.get(key)
+            if done is None:
+                one = {"geometry": shape}
+                crs_transform_feature(one, func)
+                done = shape.transformed[key] = GeoJSONGeometry(
+                    orjson.dumps(one["geometry"], option=orjson.OPT_SERIALIZE_NUMPY)
+                )
+            feature["geometry"] = done
 
 
 def _json_type(sql_type) -> dict:
