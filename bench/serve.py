@@ -680,6 +680,10 @@ WINDOWS = ((1, 0.3), (4, 0.4), (12, 0.3))
 OFFSETS = ((0, 0.6), (100, 0.25), (200, 0.15))
 THRESHOLDS = (1, 2, 3, 5, 8, 10)
 QGIS_PAGE = 1000  # the server's largest page, which QGIS and the trend map ask for
+#: Share of the situation, hotspots and trends pans that go to the per-indicator layers
+#: (``trends-<id>``, issue 14) when the server has them (QGIS opens those), the rest to the
+#: wide or stacked layer (``indicator=``, as a web map or a script asks)
+PER_INDICATOR = 0.5
 #: Kinds whose tipg form is a translation that selects other features: tipg has neither
 #: ``bbox-crs`` nor ``crs``, so it gets the view's envelope in CRS84 (what QGIS sends a server
 #: without Part 2) and answers in CRS84; not compared, but in the ratio.
@@ -819,8 +823,19 @@ def varied_requests(
             view = views.view(rng)
             layer = f"situation-{ind}"
             p = {"bbox": views.crs84(view), "limit": QGIS_PAGE}
-            if layer in layers:
-                out.append(Request("situation-<id>: bbox", _items(layer, p), None, key="id"))
+            if layer in layers and rng.random() < PER_INDICATOR:
+                # tipg: the wide table's columns of the indicator (the layer's own fields)
+                wide = [
+                    "area_code",
+                    "area_name",
+                    "population",
+                    "reference_week",
+                    *(f"{ind}_{f}" for f in ("last4", "prev12_mean", "change_pct")),
+                ]
+                tipg = _tipg_items("situation", {**p, "properties": ",".join(wide),
+                                                 "sortby": "area_code"})  # fmt: skip
+                out.append(Request("situation-<id>: bbox", _items(layer, p), tipg,
+                                   key="area_code"))  # fmt: skip
             else:
                 out.append(Request(kind, _items("situation", p),
                                    _tipg_items("situation", {**p, "sortby": "area_code"}),
@@ -831,27 +846,19 @@ def varied_requests(
             p = {"bbox": views.crs84(view), "limit": QGIS_PAGE}
             tipg = _tipg_items(stacked, {**p, "indicator": ind, "sortby": "area_code"})
             layer = f"{stacked}-{ind}"
-            if layer in layers:
+            if layer in layers and rng.random() < PER_INDICATOR:
                 out.append(Request(f"{layer.split('-')[0]}-<id>: bbox", _items(layer, p), tipg,
                                    key="area_code"))  # fmt: skip
             else:
                 out.append(Request(kind, _items(stacked, {"indicator": ind, **p}), tipg,
                                    key="area_code"))  # fmt: skip
-        else:  # the trend map: every page of one indicator's trend layer, as karta.js reads
-            layer = f"trends-{ind}"
+        else:  # the trend map: every page of one indicator's trend layer, as karta.js asks
             for offset in (0, QGIS_PAGE):
-                p = {"f": "json", "limit": QGIS_PAGE}
+                p = {"f": "json", "indicator": ind, "limit": QGIS_PAGE}
                 if offset:
                     p["offset"] = offset
-                tipg = _tipg_items("trends", {**p, "indicator": ind, "f": "geojson",
-                                              "sortby": "area_code"})  # fmt: skip
-                if layer in layers:
-                    ours = _items(layer, p)
-                else:
-                    ours = _items("trends", {"f": "json", "indicator": ind,
-                                             **{k: v for k, v in p.items()
-                                                if k != "f"}})  # fmt: skip
-                out.append(Request(kind, ours, tipg, key="area_code"))
+                tipg = _tipg_items("trends", {**p, "f": "geojson", "sortby": "id"})
+                out.append(Request(kind, _items("trends", p), tipg, key="area_code"))
     return out[:n]
 
 
