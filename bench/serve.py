@@ -1,46 +1,87 @@
-"""Benchmark: ``lagesbild serve`` against tipg and its audiences on Stockholms län, 16 clients.
+"""Benchmark: ``lagesbild serve`` against tipg on the requests map clients send, 16 clients.
 
 Usage::
 
     .venv/bin/python bench/serve.py [--requests 1600] [--clients 16] [--workers 2] [--repeat 3]
-        [--rebuild]
+        [--only varied,single,audiences] [--seed 20261202] [--database NAME] [--rebuild]
 
 The data: the 1,287 DeSO areas of Stockholms län (``../shared/areas/deso2018_stockholms_lan.gpkg``)
-× 20 count indicators × 104 ISO weeks = 2,676,960 cells, generated with a fixed seed. Route:
-the areas go in with ``lagesbild areas import`` (the real import); the weekly counts are
+× 20 count indicators × 104 ISO weeks = 2,676,960 cells, generated with a fixed seed (``SEED``).
+Route: the areas go in with ``lagesbild areas import`` (the real import); the weekly counts are
 written with ``COPY`` straight into the restricted table ``lagesbild.observation`` under four
 synthetic deliveries (police, rescue service, security and housing company) that are inserted
 as already *approved* (no files go through ingest, which would take an hour for 2.7 M rows);
 then ``publish.refresh`` builds ``publish.observations`` exactly as a review does (suppression
-of 1..k-1 included). The database ``lagesbild_bench_serve`` is kept between runs (a marker
-table says with which seed and size it was built; ``--rebuild`` drops it).
+of 1..k-1 included), and the ``hotspots`` and ``trends`` layers of every indicator are computed
+as ``lagesbild analyse`` does (the follower's windows; ~80 s, done once when they are missing).
+The database ``lagesbild_bench_serve`` (``--database``) is kept between runs (a marker table
+says with which seed and size it was built; ``--rebuild`` drops it).
 
-The request: one page of 100 ``observations`` with a CQL2 filter and a ``datetime`` range,
-sorted by id; the same query for both servers:
+**The headline: the varied workload** (``varied_requests``, seeded by ``--seed``, default
+``VARIED_SEED``; ``--requests`` of them, the same list for both servers, and a warm-up list of
+``--warmup`` from the next seed). QGIS, GDAL and web maps do not repeat one URL: every pan,
+page and filter is a new request. Each request is drawn (Python's ``random.Random(seed)``) as
+one of :data:`KINDS`, with their shares:
+
+- 35 % an analyst's page of 100 ``observations`` (a script, GDAL, QGIS 3.32+): a CQL2 filter
+  on one of the 20 indicators (half ``indicator='x' AND value >= t``, the rest the indicator
+  alone, ``indicator IN ('x','y') AND value >= t`` or ``value < t``; t of 1, 2, 3, 5, 8, 10), a
+  ``datetime`` window of 1, 4 or 12 whole ISO weeks anywhere in the 104 (30/40/30 %), offset
+  0, 100 or 200 (60/25/15 %);
+- 12 % QGIS 3.32+ panning ``observations`` with a filter: one indicator, one week, a ``bbox``
+  in CRS84, a page of 1,000; 5 % the same on a SWEREF 99 TM map (``bbox-crs=EPSG:3006``,
+  ``crs=EPSG:3006``);
+- 10 % QGIS 3.22 panning the wide ``situation`` layer; 10 % ``hotspots`` and 10 % ``trends``
+  of one indicator (``indicator=``) in a view: ``bbox`` in CRS84, ``limit=1000``. When the
+  server has the per-indicator layers of issue 14 (``situation-<id>``, ``hotspots-<id>``,
+  ``trends-<id>``, from ``/collections``), half of these pans go to them, as QGIS opens them;
+- 18 % the trend map (``/karta``, karta.js): both pages of one indicator's trend layer,
+  ``trends/items?f=json&indicator=<id>&limit=1000`` and ``&offset=1000`` (two requests; 40
+  distinct URLs in all, asked by every visitor).
+
+A view is 16:10, 2.5, 8, 30 or 90 km wide (35/35/20/10 %), centred near a random area's
+point on its surface, so pans land where the areas (and people) are. Every request sends
+``Accept: application/geo+json`` and ``Accept-Encoding: gzip``, as browsers, QGIS and GDAL
+do. tipg 1.6 gets each request's equivalent (``_tipg_items``): the table ``publish.<layer>``,
+``datetime`` on ``week_start`` (the same whole weeks), ``sortby`` the id (ours is in id order
+without one, so pages match), the wide table's columns of the indicator for
+``situation-<id>``, ``indicator=`` for the per-indicator layers. tipg has neither ``crs`` nor
+``bbox-crs``: for the EPSG:3006 pans it gets the view's envelope in CRS84 and answers in CRS84
+(a translation that selects slightly more, in the ratio but not compared, :data:`APPROXIMATE`).
+Before timing, the first 4 requests of every kind are asked of both servers and must give the
+same features (``same_varied_answers``). Goal (issue 14): p95 < 150 ms at 16 clients and at
+least 3 × tipg's throughput on the same requests.
+
+**The single URL** (``--only single``; as before issue 14): one page of 100 ``observations``
+with a CQL2 filter and a ``datetime`` range, sorted by id, no gzip, the same query for both::
 
     /collections/observations/items?filter=indicator='skadegorelse' AND value >= 5
         &datetime=2025-01-06T00:00:00Z/2025-03-30T23:59:59Z&limit=100&sortby=id&f=json
 
 (tipg: the same against collection ``publish.observations``, with ``datetime-column=week_start``
 and ``f=geojson``). tipg runs under uvicorn[standard] (uvloop, httptools), its own
-recommendation.
+recommendation, with its own gzip (starlette-cramjam, level 6).
 
 Where the time goes: with 16 requests always in flight, mean latency = 16 / throughput
-(Little's law), so p95 < 150 ms needs ~130 requests/s, i.e. less than ~15 ms of CPU per
-request for the database, the server and the load generator together on 2 cores. Measured on
-2026-11-29 (CPU time of the processes over a run): ~9 ms in the gunicorn workers (pygeoapi's
-request handling, the CQL2 parse, the filter compiled to SQL, 100 rows read and 170 kB of JSON
-written), ~2.7 ms in PostgreSQL (numberMatched summed from ``publish.observation_counts``,
-the page read in two steps, both prepared once they recur, and the publication state) and
-~1 ms in the load generator.
+(Little's law), so p95 < 150 ms needs roughly 150-200 requests/s of the varied workload, i.e.
+under ~10 ms of CPU per request for the database, the server and the load generator together
+on 2 cores. The script prints CPU ms per request of each (the server's processes, the
+PostgreSQL backends serving the benchmark database, the load generator) and, for the varied
+workload, p50/p95 and answer size by kind of request. Measured on 2026-12-02 with cProfile in
+a worker and EXPLAIN (ANALYZE, BUFFERS): the varied requests took 17.8 ms of server and 19.8
+ms of PostgreSQL CPU each. What changed, each measured where it is written: pyproj's
+``to_epsg`` for CRS84 on every bbox, 3 × 7 ms (``server/parsing.py``); a bbox through the
+table's own 2.7 M geometries instead of the 1,287 areas (``provider.py``); pages of IN-lists
+walking the primary key (migration 0030); each area transformed anew for every EPSG:3006 page
+(``provider._transform``); repeated public pages (``server/responses.py``).
 
-Both servers read the same table as the read-only role ``lagesbild_reader``, each with the same
-number of worker processes (``--workers``): ours is gunicorn (as ``lagesbild serve`` runs
+Both servers read the same tables as the read-only role ``lagesbild_reader``, each with the
+same number of worker processes (``--workers``): ours is gunicorn (as ``lagesbild serve`` runs
 it), tipg is uvicorn.
 
-In the same run, the audiences of issue 13 (docs/access.md):
+**The audiences of issue 13** (``--only audiences``; docs/access.md):
 
-- the public request against ``lagesbild serve`` of main before issue 13 (``BEFORE``, checked
+- the single URL against ``lagesbild serve`` of main before issue 13 (``BEFORE``, checked
   out into a temporary ``git worktree`` and run with the same venv, ``PYTHONPATH`` first, on
   the same database, which it reads as ``lagesbild_reader`` as it always did): the audience
   layer must not slow the public path down;
@@ -52,15 +93,17 @@ In the same run, the audiences of issue 13 (docs/access.md):
 - the same request as an analyst (API key) on the exact joined picture, ``exact-observations``.
   Goal for both audiences: p95 under 200 ms at 16 clients.
 
-Before timing, every answer is checked to hold the 100 ids and values the database gives for
-its source. Then a warm-up per workload and ``--repeat`` rounds in which every workload runs
-``--requests`` requests from ``--clients`` threads (one ``http.client`` connection each, see
-``load``); per run requests/s over the wall time, p50/p95 of each request's latency, and the
-CPU time per request of the server's processes, of the PostgreSQL backends serving the
-benchmark database and of the load generator; the run of median throughput is the result
-(this machine varies ±15 % from run to run). The database is ``LAGESBILD_DATABASE_URL`` or
-the embedded cluster (``lagesbild db up``); the servers listen on ``--port`` (this tree),
-``--port + 1`` (tipg) and ``--port + 2`` (``BEFORE``).
+Before timing, every single-URL answer is checked to hold the 100 ids and values the database
+gives for its source. Then a warm-up per workload and ``--repeat`` rounds in which every
+workload runs ``--requests`` requests from ``--clients`` threads (one ``http.client``
+connection each, see ``load``), interleaved; per run requests/s over the wall time, p50/p95
+of each request's latency, and the CPU time per request of the server's processes, of the
+PostgreSQL backends serving the benchmark database and of the load generator; the run of
+median throughput is the result (this machine varies ±15 % from run to run). The last lines
+are the README's table (one row per workload, with the ratio to tipg on the same requests)
+and the goals. The database is ``LAGESBILD_DATABASE_URL`` or the embedded cluster
+(``lagesbild db up``); the servers listen on ``--port`` (this tree), ``--port + 1`` (tipg)
+and ``--port + 2`` (``BEFORE``).
 """
 
 from __future__ import annotations
