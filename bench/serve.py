@@ -18,10 +18,12 @@ The database ``lagesbild_bench_serve`` (``--database``) is kept between runs (a 
 says with which seed and size it was built; ``--rebuild`` drops it).
 
 **The headline: the varied workload** (``varied_requests``, seeded by ``--seed``, default
-``VARIED_SEED``; ``--requests`` of them, the same list for both servers, and a warm-up list of
-``--warmup`` from the next seed). QGIS, GDAL and web maps do not repeat one URL: every pan,
-page and filter is a new request. Each request is drawn (Python's ``random.Random(seed)``) as
-one of :data:`KINDS`, with their shares:
+``VARIED_SEED``): ``--requests`` of them per round, a new list every round (seed, seed + 1,
+...: the server keeps the public pages it answered, ``server/responses.py``, so a repeated
+list would measure that alone), the same list for both servers in a round, and a warm-up list
+of ``--warmup`` of its own (seed + ``WARMUP_SEED_OFFSET``). QGIS, GDAL and web maps do not
+repeat one URL: every pan, page and filter is a new request. Each request is drawn (Python's
+``random.Random(seed)``) as one of :data:`KINDS`, with their shares:
 
 - 35 % an analyst's page of 100 ``observations`` (a script, GDAL, QGIS 3.32+): a CQL2 filter
   on one of the 20 indicators (half ``indicator='x' AND value >= t``, the rest the indicator
@@ -53,7 +55,9 @@ same features (``same_varied_answers``). Goal (issue 14): p95 < 150 ms at 16 cli
 least 3 × tipg's throughput on the same requests.
 
 **The single URL** (``--only single``; as before issue 14): one page of 100 ``observations``
-with a CQL2 filter and a ``datetime`` range, sorted by id, no gzip, the same query for both::
+with a CQL2 filter and a ``datetime`` range, sorted by id, no gzip, the same query for both.
+Since ``server/responses.py`` ours answers it from the worker's kept page after the first time:
+it measures that path (and tipg's whole read), no longer the work of a page::
 
     /collections/observations/items?filter=indicator='skadegorelse' AND value >= 5
         &datetime=2025-01-06T00:00:00Z/2025-03-30T23:59:59Z&limit=100&sortby=id&f=json
@@ -636,6 +640,11 @@ class Workload:
     base: str = ""
     targets: list[Target] = field(default_factory=list)
     warmup: list[Target] = field(default_factory=list)
+    #: the requests of each round, when they differ (the varied workload)
+    rounds: list[list[Target]] = field(default_factory=list)
+
+    def round(self, i: int) -> list[Target]:
+        return self.rounds[i] if self.rounds else self.targets
 
     def __post_init__(self):
         if self.url is not None:
@@ -711,6 +720,8 @@ def _processes(server: subprocess.Popen) -> tuple[list[str], list[str]]:
 
 #: The headline workload's seed (its own: the data's SEED stays what the database was built with)
 VARIED_SEED = 20261202
+#: the warm-up's requests: a list of their own (seed + this), asked before any round
+WARMUP_SEED_OFFSET = 1000
 #: gzip on, as browsers, QGIS and GDAL ask
 GZIP = {"Accept-Encoding": "gzip"}
 #: what QGIS, GDAL and the trend map send as Accept for items (no ``f``: QGIS and GDAL do not add
@@ -1146,14 +1157,14 @@ def main() -> None:
                 flush=True,
             )
         for w in workloads:
-            load(w.base, w.warmup or w.targets, args.warmup, args.clients, w.server)
+            load(w.base, w.warmup or w.round(0), args.warmup, args.clients, w.server)
         # Round-robin: run i of every workload before run i + 1 of any, so that the
         # machine's drift (±15 % from run to run) and anything else starting on it fall on
         # all of them alike rather than on the one measured at that moment.
         runs = {w.name: [] for w in workloads}
-        for _ in range(args.repeat):
+        for i in range(args.repeat):
             for w in workloads:
-                r = load(w.base, w.targets, args.requests, args.clients, w.server)
+                r = load(w.base, w.round(i), args.requests, args.clients, w.server)
                 runs[w.name].append(r)
                 print(
                     f"  {w.name:14s} {r['rps']:7.1f} req/s  p50 {r['p50']:6.1f} ms  "
@@ -1185,19 +1196,26 @@ def varied_workloads(args, owner: str, base: dict, ours, tipg) -> list[Workload]
         ).fetchall()
     layers = {c["id"] for c in http.get(f"{base['ours']}/collections?f=json",
                                           timeout=60).json()["collections"]}  # fmt: skip
-    timed = varied_requests(args.requests, args.seed, centres, layers)
-    warm = varied_requests(args.warmup, args.seed + 1, centres, layers)
-    print(f"Varied requests (seed {args.seed}): "
+    # A new list every round (seed, seed + 1, ...): the server keeps the pages it answered
+    # (lagesbild_geo/server/responses.py), so a round repeating the last would measure that
+    # alone. Ours and tipg get the same list in a round.
+    rounds = [
+        varied_requests(args.requests, args.seed + i, centres, layers) for i in range(args.repeat)
+    ]
+    timed = rounds[0]
+    warm = varied_requests(args.warmup, args.seed + WARMUP_SEED_OFFSET, centres, layers)
+    print(f"Varied requests (seeds {args.seed}..{args.seed + args.repeat - 1}, round 1): "
           + ", ".join(f"{sum(r.kind == k for r in timed)} {k}"
                       for k in dict.fromkeys(r.kind for r in timed)), flush=True)  # fmt: skip
     print(same_varied_answers(base["ours"], base["tipg"], timed) + ".", flush=True)
     return [
         Workload("varied", "varied: `lagesbild serve` (this tree)", None, {}, ours,
-                 base=base["ours"], targets=[Target(r.ours, r.headers, r.kind) for r in timed],
+                 base=base["ours"],
+                 rounds=[[Target(r.ours, r.headers, r.kind) for r in rs] for rs in rounds],
                  warmup=[Target(r.ours, r.headers, r.kind) for r in warm]),
         Workload("varied tipg", "varied: tipg 1.6 (uvicorn), the same requests", None, {},
                  tipg, base=base["tipg"],
-                 targets=[Target(r.tipg, r.headers, r.kind) for r in timed],
+                 rounds=[[Target(r.tipg, r.headers, r.kind) for r in rs] for rs in rounds],
                  warmup=[Target(r.tipg, r.headers, r.kind) for r in warm]),
     ]  # fmt: skip
 
