@@ -43,6 +43,21 @@ class GeoJSONGeometry(dict):
         self.raw = raw
         self.transformed: dict[Hashable, GeoJSONGeometry] = {}
 
+    def transformed_once(self, key: Hashable, func) -> GeoJSONGeometry:
+        """This shape transformed by ``func`` (shapely geometry -> geometry; ``key`` names
+        the transform), made the first time it is asked for and kept (an area's shape is
+        shared by every row of that area, and reloaded with the publication's version)."""
+        done = self.transformed.get(key)
+        if done is None:
+            from pygeoapi.crs import crs_transform_feature
+
+            one = {"geometry": self}
+            crs_transform_feature(one, func)
+            done = self.transformed[key] = GeoJSONGeometry(
+                orjson.dumps(one["geometry"], option=orjson.OPT_SERIALIZE_NUMPY)
+            )
+        return done
+
 
 #: The publication version the server's middleware read for the current request (it reads it
 #: anyway, for the ETag), so that the cache need not ask the database again.

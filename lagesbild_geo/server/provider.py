@@ -36,12 +36,10 @@ import logging
 from datetime import date, datetime, timedelta
 
 import numpy as np
-import orjson
 import pygeofilter.ast
 import pygeofilter.values
 import pyproj
 import shapely
-from geoalchemy2.functions import ST_Intersects, ST_MakeEnvelope
 from pygeoapi.crs import CrsTransformSpec
 from pygeoapi.provider.base import (
     ProviderConnectionError,
@@ -50,9 +48,7 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.provider.sql import POOL_OPTION_DEFAULTS, PostgreSQLProvider
 from pygeofilter.backends.sqlalchemy.evaluate import to_filter
-from sqlalchemy import Engine, and_, create_engine, literal_column, or_, select
-from sqlalchemy import column as sa_column
-from sqlalchemy import table as sa_table
+from sqlalchemy import Engine, and_, create_engine
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 
 from lagesbild_geo.errors import InputError
@@ -61,7 +57,7 @@ from lagesbild_geo.server.errors import database_unavailable
 from lagesbild_geo.server.geojson import AREA_GEOMETRIES, GeoJSONGeometry
 from lagesbild_geo.server.parsing import cached_get_srid
 from lagesbild_geo.server.patches import engine_of
-from lagesbild_geo.server.statements import Statements
+from lagesbild_geo.server.statements import Statements, rows_of_areas_in
 
 LOGGER = logging.getLogger(__name__)
 
@@ -382,7 +378,9 @@ class PublishProvider(PostgreSQLProvider):
         """400 for a ``bbox`` on a collection without geometry (the catalogue).
 
         pygeoapi looks the configured geometry column up on the table and failed with an
-        AttributeError, a 500 (found by schemathesis).
+        AttributeError, a 500 (found by schemathesis). On a published table whose rows have
+        their area's geometry, the rows of the areas the box intersects
+        (:func:`.statements.rows_of_areas_in`: the same rows, 215 ms to 0.4-6 ms a map view).
         """
         if bbox and self.geom not in self.table_model.__table__.columns:
             raise ProviderInvalidQueryError(
@@ -393,24 +391,7 @@ class PublishProvider(PostgreSQLProvider):
         table = self.table_model.__table__
         if not bbox or table.schema != "publish" or code is None or self.table == "areas":
             return super()._get_bbox_filter(bbox)
-        # Every row of a published table has its area's geometry (AREA_CODE_COLUMN), and the
-        # feature's geometry is written from publish.areas (geojson.AREA_GEOMETRIES): the rows
-        # a bbox selects are those of the areas it intersects, found among 1,287 shapes
-        # instead of 2.7 M copies of them. pygeoapi's ST_Intersects on the table's own GiST
-        # index read the geometry of every row of the view's areas in every week and
-        # indicator before the filter on week and indicator: 215 ms a page of a map view
-        # with one week of one indicator (bench/serve.py), 0.4-6 ms this way, from
-        # (indicator, week_start) INCLUDE (..., area_code) alone (migration 0030).
-        #
-        # "OR false" keeps the IN a hashed subplan (the areas found once, by their GiST
-        # index, then a hash probe per row): PostgreSQL turns only a top-level IN into a
-        # semi-join (pull_up_sublinks, before constant folding drops the "OR false"), and as
-        # a join it chose a nested loop testing each row's area by its primary key: 8-20 ms
-        # for a county-wide view of trends against 2.7 ms (EXPLAIN ANALYZE, bench database).
-        areas = sa_table("areas", sa_column("code"), sa_column("geom"), schema="publish")
-        envelope = ST_MakeEnvelope(*bbox, cached_get_srid(self.storage_crs))
-        inside = select(areas.c.code).where(ST_Intersects(envelope, areas.c.geom))
-        return or_(table.columns[code].in_(inside), literal_column("false"))
+        return rows_of_areas_in(table.columns[code], bbox, cached_get_srid(self.storage_crs))
 
     def _get_datetime_filter(self, datetime_):
         """Weeks whose span intersects the instant or interval (both ends inclusive).
@@ -468,16 +449,7 @@ class PublishProvider(PostgreSQLProvider):
             if not isinstance(shape, GeoJSONGeometry):
                 crs_transform_feature(feature, func)
                 continue
-            # an area's shape (AREA_GEOMETRIES), shared by every row of that area: transformed
-            # once per area, CRS and publication version, and written as its JSON text
-            done = shape.transformed.get(key)
-            if done is None:
-                one = {"geometry": shape}
-                crs_transform_feature(one, func)
-                done = shape.transformed[key] = GeoJSONGeometry(
-                    orjson.dumps(one["geometry"], option=orjson.OPT_SERIALIZE_NUMPY)
-                )
-            feature["geometry"] = done
+            feature["geometry"] = shape.transformed_once(key, func)
 
 
 def _json_type(sql_type) -> dict:
