@@ -57,6 +57,7 @@ from lagesbild_geo.publish import publication as publish
 from lagesbild_geo.server import checks, compression
 from lagesbild_geo.server.errors import wsgi_error
 from lagesbild_geo.server.geojson import PUBLISHED_VERSION
+from lagesbild_geo.server.responses import Responses
 
 LOGGER = logging.getLogger(__name__)
 
@@ -90,6 +91,10 @@ EXECUTION_PATH = re.compile(r"^/processes/(?P<process>[^/]+)/execution/?$")
 JOB_RESULTS_PATH = re.compile(r"^/jobs/[^/]+/results/?$")
 #: Paths whose responses do not follow the publication's version.
 UNCACHED_PREFIXES = ("/processes", "/jobs", "/admin")
+#: WSGI environ keys between ``_handle`` and ``handle``: the response came from
+#: :class:`.Responses` (final already), or the key to keep it under
+_ANSWERED_FROM_KEPT = "lagesbild.answered_from_kept"
+_KEEP_AS = "lagesbild.keep_as"
 CACHE_CONTROL = "public, no-cache"  # always revalidate: cheap with ETag, never stale
 #: The city web map fetches from another origin. pygeoapi's own CORS needs flask-cors; two
 #: headers here do the same for these read-only layers and expose the cache validators.
@@ -185,6 +190,8 @@ class PublishMiddleware:
         #: collections of exact data: never a cached answer or a public validator (a public
         #: ``If-None-Match: *`` must get the 401, not a 304)
         self.restricted = restricted
+        #: the public item pages answered, by validator (:mod:`.responses`)
+        self.responses = Responses()
 
     def __call__(self, environ, start_response):
         status, headers, body = self.handle(environ)
@@ -203,10 +210,18 @@ class PublishMiddleware:
             status, headers, body = self._handle(environ, identity)
         finally:
             CURRENT.reset(token)
+        if environ.get(_ANSWERED_FROM_KEPT):
+            return status, headers, body  # as it was sent the first time
         if not identity.is_public:
             private = {name.lower() for name, _ in PRIVATE_CACHE} | {"etag", "last-modified"}
             headers = [h for h in headers if h[0].lower() not in private] + PRIVATE_CACHE
-        return compression.compress(environ, status, headers + CORS_HEADERS, body, validated)
+        status, headers, body = compression.compress(
+            environ, status, headers + CORS_HEADERS, body, validated
+        )
+        key = environ.get(_KEEP_AS)
+        if key is not None:
+            self.responses.put(key, status, headers, body)
+        return status, headers, body
 
     def _identify(self, environ) -> Identity:
         if environ.get("REQUEST_METHOD") == "OPTIONS" or self.authenticator is None:
@@ -256,6 +271,15 @@ class PublishMiddleware:
             ]
             if _not_modified(environ, etag, modified):
                 return "304 Not Modified", validators, [b""]
+            if method == "GET" and ITEMS_PATH.match(path):
+                # a public item page is what its strong ETag names (lagesbild_geo/server/
+                # responses.py): sent again as it was when the same one was answered before
+                key = (etag, compression.wants_gzip(environ))
+                kept = self.responses.get(key)
+                if kept is not None:
+                    environ[_ANSWERED_FROM_KEPT] = True
+                    return kept
+                environ[_KEEP_AS] = key
 
         token = PUBLISHED_VERSION.set(state.version if state is not None else None)
         try:

@@ -55,9 +55,10 @@ from lagesbild_geo.errors import InputError
 from lagesbild_geo.server import filters
 from lagesbild_geo.server.errors import database_unavailable
 from lagesbild_geo.server.feature_schemas import json_type
-from lagesbild_geo.server.geojson import AREA_GEOMETRIES
+from lagesbild_geo.server.geojson import AREA_GEOMETRIES, GeoJSONGeometry
+from lagesbild_geo.server.parsing import cached_get_srid
 from lagesbild_geo.server.patches import engine_of
-from lagesbild_geo.server.statements import Statements
+from lagesbild_geo.server.statements import Statements, rows_of_areas_in
 
 LOGGER = logging.getLogger(__name__)
 
@@ -415,14 +416,20 @@ class PublishProvider(PostgreSQLProvider):
         """400 for a ``bbox`` on a collection without geometry (the catalogue).
 
         pygeoapi looks the configured geometry column up on the table and failed with an
-        AttributeError, a 500 (found by schemathesis).
+        AttributeError, a 500 (found by schemathesis). On a published table whose rows have
+        their area's geometry, the rows of the areas the box intersects
+        (:func:`.statements.rows_of_areas_in`: the same rows, 215 ms to 0.4-6 ms a map view).
         """
         if bbox and self.geom not in self.table_model.__table__.columns:
             raise ProviderInvalidQueryError(
                 user_msg=f"The collection {self.table} has no geometry, so bbox cannot select "
                 "from it; filter by property instead."
             )
-        return super()._get_bbox_filter(bbox)
+        code = AREA_CODE_COLUMN.get(self.table)
+        table = self.table_model.__table__
+        if not bbox or table.schema != "publish" or code is None or self.table == "areas":
+            return super()._get_bbox_filter(bbox)
+        return rows_of_areas_in(table.columns[code], bbox, cached_get_srid(self.storage_crs))
 
     def _get_datetime_filter(self, datetime_):
         """Weeks whose span intersects the instant or interval (both ends inclusive).
@@ -474,5 +481,10 @@ class PublishProvider(PostgreSQLProvider):
         from pygeoapi.crs import crs_transform_feature
 
         func = _transformer(spec.source_crs_wkt, spec.target_crs_wkt, spec.always_xy)
+        key = (spec.source_crs_wkt, spec.target_crs_wkt, spec.always_xy)
         for feature in features:
-            crs_transform_feature(feature, func)
+            shape = feature.get("geometry")
+            if not isinstance(shape, GeoJSONGeometry):
+                crs_transform_feature(feature, func)
+                continue
+            feature["geometry"] = shape.transformed_once(key, func)

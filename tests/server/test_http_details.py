@@ -216,6 +216,79 @@ def test_requests_gets_the_same_features_gzipped(server):
 # -- keep-alive --------------------------------------------------------------------------------
 
 
+def _on_one_connection(server, paths, **headers):
+    """(status, headers, body) of each path, asked in turn over one kept-alive connection
+    (so of one worker: gunicorn's gthread keeps a connection with its worker)."""
+    parts = urlsplit(server["url"])
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    answers = []
+    try:
+        for path in paths:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            answers.append(
+                (response.status, {k.lower(): v for k, v in response.getheaders()},
+                 response.read())
+            )  # fmt: skip
+    finally:
+        conn.close()
+    return answers
+
+
+def test_a_repeated_public_page_is_sent_as_kept_until_the_version_changes(server, db):
+    """A worker keeps the public item pages it answered by their strong ETag
+    (lagesbild_geo/server/responses.py): the same URL again is the same bytes (the
+    timeStamp of the first answer: pygeoapi writes microseconds), in each encoding; once the
+    publication's version changes, the page is made anew."""
+    page = "/collections/observations/items?f=json&limit=50&offset=7"
+    first, again = _on_one_connection(server, [page, page], **{"Accept-Encoding": "gzip"})
+    assert first[0] == again[0] == 200
+    assert again[2] == first[2] and again[1]["etag"] == first[1]["etag"]
+    assert again[1]["content-encoding"] == "gzip"
+    (plain,) = _on_one_connection(server, [page], **{"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain[1]
+    identity, zipped = json.loads(plain[2]), json.loads(gzip.decompress(first[2]))
+    assert identity["features"] == zipped["features"]  # (each encoding is kept on its own)
+    stamp = json.loads(gzip.decompress(first[2]))["timeStamp"]
+    (version,) = db.execute("SELECT version FROM publish.state").fetchone()
+    try:
+        db.execute("UPDATE publish.state SET version = version + 1")
+        (after,) = _on_one_connection(server, [page], **{"Accept-Encoding": "gzip"})
+        assert after[0] == 200 and after[1]["etag"] != first[1]["etag"]
+        assert after[1]["etag"].startswith(f'"v{version + 1}-')
+        assert json.loads(gzip.decompress(after[2]))["timeStamp"] != stamp
+    finally:
+        db.execute("UPDATE publish.state SET version = %s", (version,))
+
+
+def test_an_area_in_epsg_3006_is_the_same_on_every_page_and_as_postgis_has_it(server, db):
+    """Each area's shape on a page is transformed once per CRS and then reused
+    (provider._transform): the same on pages of observations and trends, and PostGIS's
+    ST_Transform(geom, 3006) with EPSG:3006's axis order (north, east), as the area read as
+    one item (from its own WKB, not the pages' shapes) is."""
+    ((east, north),) = db.execute(
+        "SELECT ST_X(ST_StartPoint(ST_ExteriorRing(ST_GeometryN(g, 1)))),"
+        " ST_Y(ST_StartPoint(ST_ExteriorRing(ST_GeometryN(g, 1))))"
+        " FROM (SELECT ST_Transform(geom, 3006) AS g FROM publish.areas WHERE code = '1101') a"
+    ).fetchall()
+    shapes = []
+    for path, params in (
+        ("/collections/areas/items/1101", {}),
+        ("/collections/observations/items", {"filter": "area_code = '1101'", "limit": 3}),
+        ("/collections/trends/items", {"area_code": "1101", "limit": 2}),
+        ("/collections/observations/items", {"filter": "area_code = '1101'", "limit": 2,
+                                             "offset": 3}),
+    ):  # fmt: skip
+        answer = _get(server, path, crs="EPSG:3006", f="json", **params)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        shapes += [f["geometry"] for f in body.get("features", [body])]
+    item, pages = shapes[0], shapes[1:]
+    assert len(pages) >= 5 and all(s == pages[0] for s in pages)
+    for shape in (item, pages[0]):
+        assert shape["coordinates"][0][0][0] == pytest.approx([north, east], abs=0.01)
+
+
 def test_one_connection_serves_many_requests(server):
     """gunicorn's sync worker closed every connection (``Connection: close``); the gthread
     workers keep it: ten requests over one socket."""
