@@ -65,3 +65,8 @@ BEGIN
     END IF;
 END
 $$;
+
+-- filled by the next refresh, which rebuilds everything (``lagesbild serve`` does it on start
+-- when the version is 0, as after 0017 and 0025): an existing publication has no
+-- situation_by_indicator rows until then
+UPDATE publish.state SET version = 0;
