@@ -365,11 +365,15 @@ def _deployment() -> str:
     """What else decides a layer's answer than the data: the code's version and the
     configuration the server started with (its collections, their links and fields). A new
     release that adds a field must not answer 304 to a body cached before it."""
-    import lagesbild_geo
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        code = version("lagesbild-geo")
+    except PackageNotFoundError:  # run from a checkout without installing it
+        code = ""
     path = os.environ.get("PYGEOAPI_CONFIG", "")
     config = Path(path).read_bytes() if path and Path(path).is_file() else b""
-    return lagesbild_geo.__version__ + hashlib.blake2b(config, digest_size=8).hexdigest()
+    return code + hashlib.blake2b(config, digest_size=8).hexdigest()
 
 
 def _collection(path: str) -> str | None:

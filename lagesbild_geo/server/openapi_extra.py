@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from lagesbild_geo.server import project_paths
+
 TAG = "deliveries"
 SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"BearerJWT": []}]
 SCHEMES = {
@@ -467,39 +469,13 @@ def add_security(document: dict, restricted: set[str] | frozenset[str]) -> dict:
     return out
 
 
-def _project_paths() -> dict[str, Any]:
-    """The downloadable QGIS project (:mod:`lagesbild_geo.server.qgis_project`)."""
-    from lagesbild_geo.server import qgis_project
-
-    def get(media_type: str, what: str) -> dict[str, Any]:
-        return {"get": {
-            "summary": f"QGIS-projekt ({what}) med tjänstens lager, stilsatta / the QGIS project",
-            "description": "Ett projekt att börja från: lägesbild, heta punkter och trend per "
-                           "indikator från den här tjänsten, stilsatta, över områdena. / "
-                           "The public layers of this service, styled, over the area outlines.",
-            "tags": ["server"],
-            "responses": {
-                "200": _response("The project", {"type": "string", "format": "binary"},
-                                 media_type),
-                "304": _response("Not modified (If-None-Match)"),
-                "503": _response("The database cannot be reached", _ERROR_REF),
-            },
-        }}  # fmt: skip
-
-    base = f"{qgis_project.PREFIX}/{qgis_project.NAME}"
-    return {
-        f"{base}.qgz": get(qgis_project.QGZ_TYPE, ".qgz"),
-        f"{base}.qgs": get(qgis_project.QGS_TYPE, ".qgs"),
-    }
-
-
 def add_paths(document: dict) -> dict:
     """``document`` with the delivery and admin paths, their schemas and the security
     schemes added (a copy; adding twice gives the same document)."""
     out = copy.deepcopy(document)
     out.setdefault("paths", {}).update(_paths())
     out["paths"].update(_admin_paths())
-    out["paths"].update(_project_paths())
+    out["paths"].update(project_paths.openapi_paths(_response, _ERROR_REF))
     components = out.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(copy.deepcopy(SCHEMES))
     schemas = components.setdefault("schemas", {})

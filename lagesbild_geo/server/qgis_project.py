@@ -43,11 +43,8 @@ from lagesbild_geo.access.identity import Identity
 from lagesbild_geo.catalogue import load_catalogue
 from lagesbild_geo.errors import DatabaseUnavailableError, NotFoundError
 from lagesbild_geo.server import resources
+from lagesbild_geo.server.project_paths import NAME, PREFIX, QGS_TYPE, QGZ_TYPE
 
-PREFIX = "/qgis"
-NAME = "lagesbild"
-QGZ_TYPE = "application/vnd.qgis.qgz"
-QGS_TYPE = "application/vnd.qgis.qgs+xml"
 #: QGIS reads projects written by older versions: the oldest this one is tested with.
 QGIS_VERSION = "3.22.0-Białowieża"
 #: The kinds of a per-indicator layer, as they stand in an indicator's group (top first),
